@@ -1,0 +1,114 @@
+import { runParallelJob, type RunJobResult } from '../../run/run-parallel-job.js';
+import { formatClock } from '../../logs/format-duration.js';
+import { EXIT } from '../exit.js';
+import { ProgressDisplay } from '../progress-display.js';
+
+export interface RunCommandOptions {
+  set: string[];
+  compute?: string;
+  json?: boolean;
+}
+
+/** `minibatch run <job.yml>` and `minibatch job create --file <job.yml>`: run a job and wait. */
+export async function runCommand(jobFile: string, options: RunCommandOptions): Promise<number> {
+  const display = new ProgressDisplay(process.stderr);
+  const cancel = new AbortController();
+  let interrupts = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    interrupts++;
+    if (interrupts > 1) process.exit(signal === 'SIGINT' ? EXIT.sigint : 143);
+    display.message(`minibatch: ${signal}: stopping the job (again to quit at once)`);
+    cancel.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let result: RunJobResult;
+  try {
+    result = await runParallelJob({
+      jobFile,
+      sets: options.set,
+      computeOverride: options.compute,
+      signal: cancel.signal,
+      onEvent: (event) => {
+        switch (event.type) {
+          case 'notice':
+            display.message(`notice: ${event.message}`);
+            break;
+          case 'warning':
+            display.message(`warning: ${event.message}`);
+            break;
+          case 'started':
+            display.message(`run ${event.runId}: ${event.processes} worker process(es); logs in ${event.runDir}/logs`);
+            break;
+          case 'progress':
+            display.update(event.snapshot);
+            break;
+          case 'log':
+            if (event.level === 'WARNING') display.message(`warning: ${event.message}`);
+            break;
+        }
+      },
+    });
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  const { result: outcome } = result;
+  display.stop({
+    elapsedMs: outcome.elapsedMs,
+    totalBatches: outcome.totalBatches,
+    scheduledBatches: outcome.totalBatches,
+    running: 0,
+    retrying: 0,
+    succeededBatches: outcome.succeededBatches,
+    failedBatches: outcome.failedBatches,
+    succeededItems: outcome.succeededItems,
+    failedItems: outcome.failedItems,
+    batchesPerSecond: outcome.elapsedMs > 0 ? (outcome.finishedBatches * 1000) / outcome.elapsedMs : 0,
+    etaMs: 0,
+  });
+
+  if (options.json) {
+    process.stdout.write(`${JSON.stringify(jsonSummary(result), null, 2)}\n`);
+  } else {
+    const lines: string[] = [];
+    const verb = result.status === 'succeeded' ? 'Succeeded' : result.status === 'cancelled' ? 'Cancelled' : 'Failed';
+    lines.push(
+      `${verb}: ${outcome.succeededBatches} of ${outcome.totalBatches} mini-batches succeeded, ${outcome.failedBatches} failed; ` +
+        `${outcome.succeededItems} items succeeded, ${outcome.failedItems} failed; ${outcome.retries} retries; in ${formatClock(outcome.elapsedMs)}`,
+    );
+    if (outcome.reason) lines.push(`Reason: ${outcome.reason}`);
+    if (outcome.firstError && result.status !== 'succeeded') {
+      const first = outcome.firstError;
+      const where = first.batchId !== undefined ? ` (mini-batch ${first.batchId}, try ${first.attempt}, ${first.worker})` : '';
+      lines.push(`First error${where}: ${first.message}`);
+      const trace = first.error?.stack?.split('\n').slice(0, 6).join('\n');
+      if (trace) lines.push(trace.replace(/^/gm, '    '));
+    } else if (outcome.firstError) {
+      lines.push(`First failure (mini-batch ${outcome.firstError.batchId}): ${outcome.firstError.message}`);
+    }
+    if (result.output) lines.push(`Output: ${result.output.path} (${result.output.rows} rows)`);
+    if (result.status === 'cancelled') lines.push('Cancelled: committed mini-batches are kept in the run store.');
+    lines.push(`Details: ${result.jobResultPath}`);
+    const stream = result.status === 'succeeded' ? process.stdout : process.stderr;
+    stream.write(`${lines.join('\n')}\n`);
+  }
+  return result.exitCode;
+}
+
+function jsonSummary(result: RunJobResult) {
+  const { result: outcome } = result;
+  return {
+    runId: result.runId,
+    runDir: result.runDir,
+    status: result.status,
+    exitCode: result.exitCode,
+    reason: outcome.reason ?? null,
+    miniBatches: { total: outcome.totalBatches, succeeded: outcome.succeededBatches, failed: outcome.failedBatches, retries: outcome.retries },
+    items: { succeeded: outcome.succeededItems, failed: outcome.failedItems },
+    elapsedSeconds: Math.round(outcome.elapsedMs) / 1000,
+    firstError: outcome.firstError ?? null,
+    output: result.output ?? null,
+    jobResult: result.jobResultPath,
+  };
+}

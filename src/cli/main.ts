@@ -1,0 +1,63 @@
+import { Command, Option } from 'commander';
+import { EXIT, reportError } from './exit.js';
+
+/*
+ * The command table. Each command lazy-imports a plain async function from commands/, so
+ * `minibatch --help` does not load the engine.
+ */
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+function buildProgram(): Command {
+  const program = new Command('minibatch')
+    .description('Run parallel jobs: split a big input into mini-batches and run an entry script over them on many worker processes.')
+    .version(process.env.npm_package_version ?? '0.1.0')
+    .exitOverride()
+    .showSuggestionAfterError(true);
+
+  const setOption = () => new Option('--set <key.path=value>', 'override a job field (repeatable)').argParser(collect).default([]);
+  const computeOption = () => new Option('--compute <name>', 'run on this compute (`local` runs here whatever the job names)');
+
+  program
+    .command('run')
+    .description('run a job file (type: parallel) and wait for it')
+    .argument('<job.yml>', 'the job file')
+    .addOption(setOption())
+    .addOption(computeOption())
+    .option('--json', 'print a machine-readable summary at the end')
+    .action(async (file: string, options) => {
+      const { runCommand } = await import('./commands/run.js');
+      process.exitCode = await runCommand(file, options);
+    });
+
+  const job = program.command('job').description('jobs: create (run) a job file');
+  job
+    .command('create')
+    .description('run a job file and wait (the reference CLI\'s verb: az ml job create --file)')
+    .requiredOption('-f, --file <job.yml>', 'the job file')
+    .addOption(setOption())
+    .addOption(computeOption())
+    .option('--json', 'print a machine-readable summary at the end')
+    .action(async (options) => {
+      const { runCommand } = await import('./commands/run.js');
+      process.exitCode = await runCommand(options.file, options);
+    });
+
+  program
+    .command('validate')
+    .description('check a job file without running it')
+    .argument('<job.yml>', 'the job file')
+    .addOption(setOption())
+    .addOption(computeOption())
+    .action(async (file: string, options) => {
+      const { validateCommand } = await import('./commands/validate.js');
+      process.exitCode = await validateCommand(file, options);
+    });
+  return program;
+}
+
+try {
+  await buildProgram().parseAsync(process.argv);
+} catch (error) {
+  process.exitCode = reportError(error);
+}
+if (process.exitCode === undefined) process.exitCode = EXIT.ok;

@@ -1,0 +1,155 @@
+import { cpSync, writeFileSync } from 'node:fs';
+import { partitionInput } from '../data/partition.js';
+import { EngineLog } from '../logs/engine-log.js';
+import { formatJobResult } from '../logs/job-result.js';
+import { ProcessedBatchesReport } from '../logs/processed-batches.js';
+import { appendProgressOverview } from '../logs/progress-overview.js';
+import { RUN_README } from '../logs/readme-text.js';
+import { ResourceMonitor } from '../logs/resource-monitor.js';
+import { RunDirectory, minibatchHome } from '../logs/run-directory.js';
+import { writeAppendRowFile } from '../outputs/append-row-writer.js';
+import { LocalBackend } from '../scheduling/local-backend.js';
+import { Scheduler, type ProgressSnapshot, type SchedulerResult } from '../scheduling/scheduler.js';
+import { applyOverrides } from '../spec/overrides.js';
+import { resolveParallelJob, validateParallelJob, type LoggingLevel, type ResolvedParallelJob } from '../spec/resolve-job.js';
+import { YamlSource } from '../spec/yaml-source.js';
+import { RunStore } from '../store/run-store.js';
+import { detectGpus } from './gpus.js';
+import { toRunnableYaml } from './runnable-job.js';
+
+export interface RunJobOptions {
+  jobFile: string;
+  /** `--set key.path=value` overrides, applied before validation. */
+  sets?: readonly string[];
+  computeOverride?: string | undefined;
+  /** Where runs are kept; `MINIBATCH_HOME` or `./.minibatch` by default. */
+  home?: string | undefined;
+  /** How often the progress overview file gets a line. */
+  overviewIntervalMs?: number;
+  /** Tasks held per worker process (1 running + prefetched). */
+  tasksPerProcess?: number;
+  onEvent?: (event: RunEvent) => void;
+  /** Set by the CLI to cancel (Ctrl-C): running attempts are stopped. */
+  signal?: AbortSignal;
+}
+
+export type RunEvent =
+  | { type: 'notice'; message: string }
+  | { type: 'warning'; message: string }
+  | { type: 'started'; runId: string; runDir: string; processes: number; job: ResolvedParallelJob }
+  | { type: 'progress'; snapshot: ProgressSnapshot }
+  | { type: 'log'; level: LoggingLevel; message: string };
+
+export interface RunJobResult {
+  runId: string;
+  runDir: string;
+  status: 'succeeded' | 'failed' | 'cancelled';
+  /** 0 success, 1 the job failed, 2 the script cannot run at all, 130 cancelled. */
+  exitCode: number;
+  result: SchedulerResult;
+  output: { path: string; rows: number } | undefined;
+  jobResultPath: string;
+}
+
+/** Loads, validates and resolves a job file (with overrides), without running it. */
+export function loadParallelJob(jobFile: string, sets: readonly string[], runDir: string, computeOverride?: string, processesPerInstance?: number): ResolvedParallelJob {
+  const source = YamlSource.read(jobFile);
+  applyOverrides(source, sets);
+  return resolveParallelJob(source, jobFile, { runDir, computeOverride, processesPerInstance });
+}
+
+/**
+ * Runs one `type: parallel` job to the end: plan → partition → schedule → commit → outputs,
+ * writing the run directory as it goes. Invalid input throws (before anything is written);
+ * a job that runs and fails returns a result with a non-zero exit code.
+ */
+export async function runParallelJob(options: RunJobOptions): Promise<RunJobResult> {
+  const emit = options.onEvent ?? (() => {});
+  const source = YamlSource.read(options.jobFile);
+  applyOverrides(source, options.sets ?? []);
+  const name = validateParallelJob(source).name;
+  const gpus = detectGpus();
+  const directory = RunDirectory.allocate(options.home ?? minibatchHome(), name);
+  // Resolved before anything is written: an invalid job leaves no run directory behind.
+  const job = resolveParallelJob(source, options.jobFile, {
+    runDir: directory.root,
+    computeOverride: options.computeOverride,
+    processesPerInstance: gpus.length > 0 ? 1 : undefined,
+  });
+  directory.create();
+
+  const startedAt = new Date();
+  writeFileSync(directory.jobFile, toRunnableYaml(job));
+  writeFileSync(directory.readme, RUN_README);
+  const log = new EngineLog(directory.engineLog, job.loggingLevel);
+  log.onLine((level, message) => emit({ type: 'log', level, message }));
+  for (const notice of job.notices) {
+    log.write('INFO', `notice: ${notice}`);
+    emit({ type: 'notice', message: notice });
+  }
+  for (const warning of job.warnings) {
+    log.write('WARNING', warning);
+    emit({ type: 'warning', message: warning });
+  }
+  if (gpus.length > 0) log.write('INFO', `GPUs found: ${gpus.length}; CUDA_VISIBLE_DEVICES is set per process`);
+  for (const input of Object.values(job.inputs)) {
+    if (input.kind === 'asset' && input.path !== input.sourcePath) {
+      log.write('INFO', `input ${input.name}: mode ${input.mode}, copying ${input.sourcePath} to ${input.path}`);
+      cpSync(input.sourcePath, input.path, { recursive: true });
+    }
+  }
+
+  const store = RunStore.create(directory.state, { runId: directory.runId, jobFile: job.jobFile });
+  const report = new ProcessedBatchesReport(directory.processedBatches);
+  const monitor = new ResourceMonitor(directory.resourceUsage(0), directory.root, job.resourceMonitorIntervalMs);
+  const backend = new LocalBackend({
+    job,
+    gpus,
+    tasksPerProcess: options.tasksPerProcess,
+    logs: {
+      stdout: (node, process) => directory.userStdout(node, process),
+      stderr: (node, process) => directory.userStderr(node, process),
+      error: (node, process) => directory.userError(node, process),
+    },
+  });
+  const scheduler = new Scheduler(job, backend, store, {
+    onCommitted: (batch) => report.add(batch),
+    onProgress: (snapshot) => emit({ type: 'progress', snapshot }),
+    onLog: (level, message) => log.write(level, message),
+  });
+  const processes = job.instanceCount * job.processesPerInstance;
+  log.write('INFO', `run ${directory.runId}: ${job.instanceCount} node(s) x ${job.processesPerInstance} process(es), input ${job.inputData.path}`);
+  emit({ type: 'started', runId: directory.runId, runDir: directory.root, processes, job });
+
+  monitor.start();
+  const overview = setInterval(() => appendProgressOverview(directory, scheduler.snapshot()), options.overviewIntervalMs ?? 10_000);
+  const onAbort = () => scheduler.cancel('cancelled by the user');
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  let result: SchedulerResult;
+  try {
+    result = await scheduler.run(partitionInput(job.inputData, job.filesPerMiniBatch));
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
+    clearInterval(overview);
+    monitor.stop();
+  }
+  appendProgressOverview(directory, scheduler.snapshot());
+
+  let output: { path: string; rows: number } | undefined;
+  if (result.status === 'succeeded' && job.appendRow) {
+    const written = await writeAppendRowFile(store, result.totalBatches, job.appendRow);
+    output = { path: job.appendRow.path, rows: written.rows };
+    log.write('INFO', `wrote ${written.rows} rows to ${job.appendRow.path}`);
+  }
+  const cancelled = result.failureKind === 'cancelled';
+  const status = result.status === 'succeeded' ? 'succeeded' : cancelled ? 'cancelled' : 'failed';
+  const statusWord = status === 'succeeded' ? 'Succeeded' : cancelled ? 'Cancelled' : 'Failed';
+  writeFileSync(directory.jobResult, formatJobResult({ runId: directory.runId, status: statusWord, startedAt, result, job, output }));
+  store.recordEnd(status, result.reason);
+  store.writeSummary({ runId: directory.runId, name: job.name, displayName: job.displayName, jobFile: job.jobFile, status, startedAt: startedAt.toISOString(), endedAt: new Date().toISOString(), result, output });
+  await store.close();
+  await report.close();
+  log.write(status === 'succeeded' ? 'INFO' : 'WARNING', `run ${directory.runId} ${status}${result.reason ? `: ${result.reason}` : ''}`);
+  const exitCode = status === 'succeeded' ? 0 : cancelled ? 130 : result.failureKind === 'invalid-script' ? 2 : 1;
+  return { runId: directory.runId, runDir: directory.root, status, exitCode, result, output, jobResultPath: directory.jobResult };
+}

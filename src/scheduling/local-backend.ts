@@ -1,0 +1,108 @@
+import { INIT_FAILURES_PER_PROCESS, TIMEOUT_KILL_GRACE_MS } from '../spec/defaults.js';
+import type { ResolvedParallelJob } from '../spec/resolve-job.js';
+import type { AttemptTask } from '../worker/worker-pool.js';
+import { WorkerPool, type WorkerLogPaths } from '../worker/worker-pool.js';
+import type { WorkerSetup } from '../worker/protocol.js';
+import type { BackendHandlers, QueueBackend } from './queue-backend.js';
+
+export interface LocalBackendOptions {
+  job: ResolvedParallelJob;
+  logs: WorkerLogPaths;
+  /** GPU indexes on this machine, one per process; empty on a CPU machine. */
+  gpus?: readonly number[];
+  /** Tasks held per worker process (1 running + prefetched). */
+  tasksPerProcess?: number;
+  /** Grace for shutdown() at the end, in ms. */
+  shutdownGraceMs?: number;
+}
+
+/**
+ * The embedded backend: `instance_count` node groups of worker processes on this machine,
+ * each a WorkerPool. No queue of its own: the scheduler dispatches only when a process is free.
+ */
+export class LocalBackend implements QueueBackend {
+  readonly name = 'local';
+  readonly #options: LocalBackendOptions;
+  readonly #pools: WorkerPool[] = [];
+  #failedNodes = 0;
+
+  constructor(options: LocalBackendOptions) {
+    this.#options = options;
+  }
+
+  async start(handlers: BackendHandlers): Promise<void> {
+    const { job } = this.#options;
+    const worldSize = job.instanceCount * job.processesPerInstance;
+    const setup: Omit<WorkerSetup, 'nodeRank' | 'processRank' | 'globalRank'> = {
+      entryScript: job.entryScript,
+      code: job.code,
+      worldSize,
+      programArguments: [...job.programArguments],
+      inputs: Object.fromEntries(Object.values(job.inputs).map((input) => [input.name, input.kind === 'literal' ? input.value : input.path])),
+      outputs: Object.fromEntries(Object.values(job.outputs).map((output) => [output.name, output.path])),
+      loggingLevel: job.loggingLevel,
+      timeoutMs: job.timeoutMs,
+    };
+    const gpus = this.#options.gpus ?? [];
+    for (let node = 0; node < job.instanceCount; node++) {
+      const pool = new WorkerPool(
+        {
+          nodeRank: node,
+          processes: job.processesPerInstance,
+          firstGlobalRank: node * job.processesPerInstance,
+          setup,
+          env: { ...job.environmentVariables },
+          cwd: job.code,
+          timeoutMs: job.timeoutMs,
+          killGraceMs: TIMEOUT_KILL_GRACE_MS,
+          maxInitFailures: INIT_FAILURES_PER_PROCESS * job.processesPerInstance,
+          tasksPerProcess: this.#options.tasksPerProcess ?? 2,
+          logs: this.#options.logs,
+          // One GPU per process, local ranks beyond the GPU count get none (DESIGN.md §6).
+          perProcessEnv: gpus.length > 0 ? (rank) => (rank < gpus.length ? { CUDA_VISIBLE_DEVICES: String(gpus[rank]) } : { CUDA_VISIBLE_DEVICES: '' }) : undefined,
+        },
+        {
+          onOutcome: handlers.onOutcome,
+          onReturned: handlers.onReturned,
+          onCapacity: handlers.onCapacity,
+          onLog: handlers.onLog,
+          onNodeFailed: (failure) => {
+            this.#failedNodes++;
+            handlers.onLog('WARNING', `node-${failure.node} stopped: ${failure.message}`);
+            if (failure.contract || this.#failedNodes === this.#pools.length) handlers.onFatal(failure);
+          },
+        },
+      );
+      this.#pools.push(pool);
+    }
+    for (const pool of this.#pools) pool.start();
+  }
+
+  capacity(): number {
+    let free = 0;
+    for (const pool of this.#pools) free += pool.capacity();
+    return free;
+  }
+
+  dispatch(task: AttemptTask): void {
+    let best: WorkerPool | undefined;
+    let bestFree = 0;
+    for (const pool of this.#pools) {
+      const free = pool.capacity();
+      if (free > bestFree) {
+        best = pool;
+        bestFree = free;
+      }
+    }
+    if (!best) throw new Error('LocalBackend.dispatch() with no capacity');
+    best.dispatch(task);
+  }
+
+  async abort(): Promise<void> {
+    await Promise.all(this.#pools.map((pool) => pool.terminate()));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.#pools.map((pool) => pool.close(this.#options.shutdownGraceMs ?? 10_000)));
+  }
+}

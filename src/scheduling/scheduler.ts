@@ -1,0 +1,313 @@
+import type { MiniBatch } from '../data/descriptors.js';
+import { IllegalStateError, type SerializedError } from '../errors.js';
+import type { CommittedBatch, RunStore } from '../store/run-store.js';
+import type { AttemptOutcome, AttemptTask, NodeFailure } from '../worker/worker-pool.js';
+import { FailureAccounting, type ThresholdSettings } from './failure-accounting.js';
+import type { QueueBackend } from './queue-backend.js';
+
+export interface SchedulerSettings extends ThresholdSettings {
+  maxRetries: number;
+  progressUpdateTimeoutMs: number;
+  firstTaskCreationTimeoutMs: number;
+}
+
+export interface ProgressSnapshot {
+  elapsedMs: number;
+  /** Known once the input has been fully partitioned. */
+  totalBatches: number | undefined;
+  scheduledBatches: number;
+  running: number;
+  retrying: number;
+  succeededBatches: number;
+  failedBatches: number;
+  succeededItems: number;
+  failedItems: number;
+  /** Finished mini-batches per second so far. */
+  batchesPerSecond: number;
+  etaMs: number | undefined;
+}
+
+/** The first error that explains a failure: what users need first, before any summary. */
+export interface RootCauseError {
+  batchId?: number;
+  attempt?: number;
+  worker?: string;
+  kind: string;
+  message: string;
+  error?: SerializedError;
+}
+
+export type FailureKind = 'threshold' | 'stuck' | 'first-task-timeout' | 'no-worker' | 'invalid-script' | 'input' | 'cancelled';
+
+export interface SchedulerResult {
+  status: 'succeeded' | 'failed';
+  failureKind?: FailureKind;
+  reason?: string;
+  totalBatches: number;
+  finishedBatches: number;
+  succeededBatches: number;
+  failedBatches: number;
+  succeededItems: number;
+  failedItems: number;
+  retries: number;
+  firstError: RootCauseError | undefined;
+  elapsedMs: number;
+}
+
+export interface SchedulerEvents {
+  onCommitted?(batch: CommittedBatch): void;
+  onProgress?(snapshot: ProgressSnapshot): void;
+  onLog?(level: 'DEBUG' | 'INFO' | 'WARNING', message: string): void;
+}
+
+/** How far the partitioner may run ahead of dispatch. */
+const READ_AHEAD = 256;
+
+/**
+ * Runs a job's mini-batches through a QueueBackend with the semantics of DESIGN.md §5:
+ * tries, the thresholds, the job timeouts and exactly-once commit to the run store. It knows
+ * nothing of processes or Redis; the backend does.
+ *
+ * Lifecycle: created → running → (finishing | aborting) → done.
+ */
+export class Scheduler {
+  readonly #settings: SchedulerSettings;
+  readonly #backend: QueueBackend;
+  readonly #store: RunStore;
+  readonly #events: SchedulerEvents;
+  readonly #accounting: FailureAccounting;
+  #state: 'created' | 'running' | 'finishing' | 'aborting' | 'done' = 'created';
+  #source: AsyncIterator<MiniBatch> | undefined;
+  #reading = false;
+  #exhausted = false;
+  #buffer: MiniBatch[] = [];
+  #again: AttemptTask[] = [];
+  #inFlight = new Map<number, number>();
+  #produced = 0;
+  #retries = 0;
+  #firstError: RootCauseError | undefined;
+  #started = 0;
+  #firstTaskTimer: NodeJS.Timeout | undefined;
+  #progressTimer: NodeJS.Timeout | undefined;
+  #resolve: ((result: SchedulerResult) => void) | undefined;
+
+  constructor(settings: SchedulerSettings, backend: QueueBackend, store: RunStore, events: SchedulerEvents = {}) {
+    this.#settings = settings;
+    this.#backend = backend;
+    this.#store = store;
+    this.#events = events;
+    this.#accounting = new FailureAccounting(settings);
+  }
+
+  async run(source: AsyncIterable<MiniBatch>): Promise<SchedulerResult> {
+    if (this.#state !== 'created') throw new IllegalStateError(`Scheduler.run() in state ${this.#state}`);
+    this.#state = 'running';
+    this.#started = performance.now();
+    this.#source = source[Symbol.asyncIterator]();
+    const done = new Promise<SchedulerResult>((resolve) => (this.#resolve = resolve));
+    this.#firstTaskTimer = setTimeout(() => {
+      this.#abort('first-task-timeout', `first_task_creation_timeout exceeded: no mini-batch was scheduled within ${this.#settings.firstTaskCreationTimeoutMs / 1000}s of the start`);
+    }, this.#settings.firstTaskCreationTimeoutMs);
+    await this.#backend.start({
+      onOutcome: (outcome) => this.#onOutcome(outcome),
+      onReturned: (tasks) => {
+        for (const task of tasks) this.#inFlight.delete(task.batch.id);
+        this.#again.unshift(...tasks);
+        this.#pump();
+      },
+      onCapacity: () => this.#pump(),
+      onFatal: (failure) => this.#onFatal(failure),
+      onLog: (level, message) => this.#events.onLog?.(level, message),
+    });
+    this.#pump();
+    return done;
+  }
+
+  /** Stop the job from outside (Ctrl-C): running attempts are killed. */
+  cancel(reason: string): void {
+    this.#abort('cancelled', reason);
+  }
+
+  snapshot(): ProgressSnapshot {
+    const elapsedMs = performance.now() - this.#started;
+    const finished = this.#accounting.finishedBatches;
+    const batchesPerSecond = elapsedMs > 0 ? (finished * 1000) / elapsedMs : 0;
+    const total = this.#exhausted ? this.#produced : undefined;
+    let retrying = this.#again.filter((task) => task.attempt > 1).length;
+    for (const attempt of this.#inFlight.values()) if (attempt > 1) retrying++;
+    return {
+      elapsedMs,
+      totalBatches: total,
+      scheduledBatches: this.#produced - this.#buffer.length,
+      running: this.#inFlight.size,
+      retrying,
+      succeededBatches: this.#accounting.succeededBatches,
+      failedBatches: this.#accounting.failedBatches,
+      succeededItems: this.#accounting.succeededItems,
+      failedItems: this.#accounting.failedItems,
+      batchesPerSecond,
+      etaMs: total !== undefined && batchesPerSecond > 0 ? ((total - finished) / batchesPerSecond) * 1000 : undefined,
+    };
+  }
+
+  #pump(): void {
+    if (this.#state !== 'running') return;
+    while (this.#backend.capacity() > 0) {
+      const task = this.#again.shift() ?? this.#nextFresh();
+      if (!task) break;
+      if (this.#firstTaskTimer) {
+        clearTimeout(this.#firstTaskTimer);
+        this.#firstTaskTimer = undefined;
+        this.#armProgressTimer();
+      }
+      this.#inFlight.set(task.batch.id, task.attempt);
+      this.#backend.dispatch(task);
+    }
+    if (!this.#exhausted && !this.#reading && this.#buffer.length < READ_AHEAD) void this.#readAhead();
+    this.#maybeFinish();
+  }
+
+  #nextFresh(): AttemptTask | undefined {
+    const batch = this.#buffer.shift();
+    return batch ? { batch, attempt: 1 } : undefined;
+  }
+
+  async #readAhead(): Promise<void> {
+    this.#reading = true;
+    try {
+      while (this.#state === 'running' && this.#buffer.length < READ_AHEAD) {
+        const next = await this.#source?.next();
+        if (!next || next.done) {
+          this.#exhausted = true;
+          break;
+        }
+        this.#buffer.push(next.value);
+        this.#produced++;
+        if (this.#backend.capacity() > 0) this.#pump();
+      }
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      this.#firstError ??= { kind: 'input', message: `reading the input failed: ${message}` };
+      this.#abort('input', `reading the input failed: ${message}`);
+      return;
+    } finally {
+      this.#reading = false;
+    }
+    this.#pump();
+  }
+
+  #onOutcome(outcome: AttemptOutcome): void {
+    if (this.#state !== 'running') return;
+    const { batch, attempt } = outcome.task;
+    // A stale or duplicate delivery (an attempt we no longer wait for) changes nothing.
+    if (this.#inFlight.get(batch.id) !== attempt || this.#store.isCommitted(batch.id)) return;
+    this.#inFlight.delete(batch.id);
+    this.#armProgressTimer();
+    const worker = `node-${outcome.worker.node}/process-${outcome.worker.process}`;
+    const failure =
+      outcome.failure ??
+      (outcome.returned < batch.items
+        ? { kind: 'partial', message: `run() returned ${outcome.returned} elements for ${batch.items} items; the missing ${batch.items - outcome.returned} count as failed items` }
+        : undefined);
+    if (failure) {
+      this.#firstError ??= {
+        batchId: batch.id,
+        attempt,
+        worker,
+        kind: failure.kind,
+        message: failure.message,
+        ...('error' in failure && failure.error ? { error: failure.error } : {}),
+      };
+    }
+    if (failure && attempt <= this.#settings.maxRetries) {
+      this.#retries++;
+      this.#store.recordAttempt({ id: batch.id, attempt, worker, failureKind: failure.kind, error: failure.message });
+      this.#events.onLog?.('INFO', `mini-batch ${batch.id} try ${attempt} failed (${failure.kind}): ${failure.message}; retrying`);
+      this.#again.push({ batch, attempt: attempt + 1 });
+      this.#pump();
+      return;
+    }
+    const committed: CommittedBatch = {
+      id: batch.id,
+      status: failure ? 'failed' : 'succeeded',
+      tries: attempt,
+      items: batch.items,
+      returned: outcome.returned,
+      worker,
+      startedAt: Math.round(outcome.startedAt),
+      durationMs: Math.round(outcome.durationMs * 1000) / 1000,
+      ...(failure ? { error: failure.message, failureKind: failure.kind } : {}),
+    };
+    if (!this.#store.commit(committed, outcome.rows)) return;
+    this.#accounting.record(batch.items, outcome.returned, failure !== undefined);
+    if (failure) this.#events.onLog?.('WARNING', `mini-batch ${batch.id} failed after ${attempt} ${attempt === 1 ? 'try' : 'tries'} (${failure.kind}): ${failure.message}`);
+    this.#events.onCommitted?.(committed);
+    this.#events.onProgress?.(this.snapshot());
+    const allScheduled = this.#exhausted && this.#buffer.length === 0;
+    const breach = this.#accounting.check(allScheduled ? this.#produced : undefined);
+    if (breach) {
+      this.#abort('threshold', breach.message);
+      return;
+    }
+    this.#pump();
+  }
+
+  #onFatal(failure: NodeFailure): void {
+    this.#firstError ??= { kind: failure.contract ? 'invalid-script' : 'init', message: failure.message, error: failure.error };
+    this.#abort(failure.contract ? 'invalid-script' : 'no-worker', failure.contract ? failure.message : `no worker could initialise: ${failure.message}`);
+  }
+
+  #maybeFinish(): void {
+    if (this.#state !== 'running') return;
+    if (!this.#exhausted || this.#buffer.length > 0 || this.#again.length > 0 || this.#inFlight.size > 0) return;
+    const breach = this.#accounting.check(this.#produced);
+    if (breach) {
+      this.#abort('threshold', breach.message);
+      return;
+    }
+    this.#state = 'finishing';
+    this.#clearTimers();
+    void this.#backend.close().finally(() => this.#settle('succeeded'));
+  }
+
+  #abort(kind: FailureKind, reason: string): void {
+    if (this.#state !== 'running') return;
+    this.#state = 'aborting';
+    this.#clearTimers();
+    this.#events.onLog?.('WARNING', `aborting the job: ${reason}`);
+    void this.#backend.abort().finally(() => this.#settle('failed', kind, reason));
+  }
+
+  #settle(status: 'succeeded' | 'failed', failureKind?: FailureKind, reason?: string): void {
+    this.#state = 'done';
+    const accounting = this.#accounting;
+    this.#resolve?.({
+      status,
+      ...(failureKind ? { failureKind } : {}),
+      ...(reason ? { reason } : {}),
+      totalBatches: this.#produced,
+      finishedBatches: accounting.finishedBatches,
+      succeededBatches: accounting.succeededBatches,
+      failedBatches: accounting.failedBatches,
+      succeededItems: accounting.succeededItems,
+      failedItems: accounting.failedItems,
+      retries: this.#retries,
+      firstError: this.#firstError,
+      elapsedMs: performance.now() - this.#started,
+    });
+  }
+
+  #armProgressTimer(): void {
+    clearTimeout(this.#progressTimer);
+    this.#progressTimer = setTimeout(() => {
+      this.#abort('stuck', `progress_update_timeout exceeded: no mini-batch finished for ${this.#settings.progressUpdateTimeoutMs / 1000}s; the job looks stuck`);
+    }, this.#settings.progressUpdateTimeoutMs);
+  }
+
+  #clearTimers(): void {
+    clearTimeout(this.#firstTaskTimer);
+    clearTimeout(this.#progressTimer);
+    this.#firstTaskTimer = undefined;
+    this.#progressTimer = undefined;
+  }
+}

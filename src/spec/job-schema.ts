@@ -1,0 +1,213 @@
+import { z } from 'zod';
+import { parseMiniBatchSize } from './mini-batch-size.js';
+
+/*
+ * The `type: parallel` job file, as written by users (CLI v2 form). This schema is the
+ * single source of the field list: validation, TypeScript types and (later) the SDK and the
+ * JSON Schema for editors all derive from it. Defaults are NOT applied here; they live in
+ * `defaults.ts` and are applied once by `resolve-job.ts`.
+ */
+
+const MAX_TIMEOUT_SECONDS = 259_200;
+
+function integer(min: number, max?: number) {
+  const expected = max === undefined ? `expected an integer >= ${min}` : `expected an integer from ${min} to ${max}`;
+  const schema = z.int({ error: expected }).min(min, { error: expected });
+  return max === undefined ? schema : schema.max(max, { error: expected });
+}
+
+/** Seconds in (0, 259200]; fractions are accepted (the reference takes integers). */
+function seconds() {
+  const expected = `expected a number of seconds > 0 and <= ${MAX_TIMEOUT_SECONDS}`;
+  return z.number({ error: expected }).gt(0, { error: expected }).lte(MAX_TIMEOUT_SECONDS, { error: expected });
+}
+
+function text(what = 'a string') {
+  return z.string({ error: `expected ${what}` });
+}
+
+function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
+  return z.enum(values, { error: `expected one of ${values.join(', ')}` });
+}
+
+export const INPUT_TYPES = ['uri_folder', 'uri_file', 'mltable'] as const;
+export const INPUT_MODES = ['ro_mount', 'download', 'direct', 'eval_mount', 'eval_download'] as const;
+export const OUTPUT_TYPES = ['uri_folder', 'uri_file', 'mltable'] as const;
+export const OUTPUT_MODES = ['rw_mount', 'upload', 'direct'] as const;
+export const LOGGING_LEVELS = ['DEBUG', 'INFO', 'WARNING'] as const;
+export const APPEND_ROW_FORMATS = ['text', 'csv', 'jsonl'] as const;
+
+const assetInputSchema = z.strictObject({
+  /** @default 'uri_folder' */
+  type: oneOf(INPUT_TYPES).optional(),
+  /** Local path, relative to the job file's folder. */
+  path: text('a path'),
+  /** How the input reaches the script; locally everything is read in place except `download`, which copies. */
+  mode: oneOf(INPUT_MODES).optional(),
+  description: text().optional(),
+  optional: z.boolean({ error: 'expected true or false' }).optional(),
+});
+
+/** A literal input (string, number, boolean) or a data asset. */
+const inputSchema = z.union([z.string(), z.number(), z.boolean(), assetInputSchema], {
+  error: 'expected a literal (string, number, true/false) or an object with type and path',
+});
+
+const outputSchema = z.strictObject({
+  /** @default 'uri_folder' */
+  type: oneOf(OUTPUT_TYPES).optional(),
+  /** Where to write; by default a folder under the run directory. */
+  path: text('a path').optional(),
+  mode: oneOf(OUTPUT_MODES).optional(),
+  description: text().optional(),
+});
+
+/** Environment fields only mean something on a cloud: accepted, noticed, not provisioned. */
+const environmentSchema = z.union(
+  [
+    z.string(),
+    z.strictObject({
+      name: text().optional(),
+      version: z.union([z.string(), z.number()]).optional(),
+      description: text().optional(),
+      image: text().optional(),
+      conda_file: z.union([z.string(), z.record(z.string(), z.unknown())]).optional(),
+      build: z.record(z.string(), z.unknown()).optional(),
+      python: text('an interpreter path').optional(),
+      tags: z.record(z.string(), z.unknown()).optional(),
+    }),
+  ],
+  { error: 'expected an environment reference (string) or an object with image / conda_file' },
+);
+
+const taskSchema = z.strictObject({
+  /** @default 'run_function' */
+  type: z.literal('run_function', { error: 'expected run_function' }).optional(),
+  /** Folder holding the entry script, relative to the job file. */
+  code: text('a folder path'),
+  /** The script inside `code`: .mjs, .js, .cjs or .ts. */
+  entry_script: text('a file name'),
+  environment: environmentSchema.optional(),
+  /** Arguments for the script, after `${{ }}` binding; engine arguments are read from here too. */
+  program_arguments: z.union([z.string(), z.array(z.union([z.string(), z.number(), z.boolean()]))], {
+    error: 'expected a string (or a list of strings)',
+  }).optional(),
+  /** `${{outputs.x}}` or a path: every returned element becomes a row there. Unset = summary_only. */
+  append_row_to: text('${{outputs.<name>}} or a path').optional(),
+});
+
+const resourcesSchema = z.strictObject({
+  /** Node groups. @default 1 */
+  instance_count: integer(1).optional(),
+  instance_type: text().optional(),
+  shm_size: text().optional(),
+  docker_args: text().optional(),
+  properties: z.record(z.string(), z.unknown()).optional(),
+  locations: z.array(z.string()).optional(),
+});
+
+const retrySettingsSchema = z.strictObject({
+  /** Retries of a failed or timed-out mini-batch. @default 2 */
+  max_retries: integer(0).optional(),
+  /** Seconds for one run() call. @default 60 */
+  timeout: seconds().optional(),
+});
+
+const miniBatchSizeSchema = z.union([z.string(), z.number()]).superRefine((value, ctx) => {
+  const parsed = parseMiniBatchSize(value);
+  if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed, input: value });
+});
+
+export const parallelJobSchema = z.strictObject({
+  $schema: text('a URL').optional(),
+  type: z.literal('parallel', { error: 'expected parallel' }),
+  name: text().optional(),
+  display_name: text().optional(),
+  description: text().optional(),
+  tags: z.record(z.string(), z.unknown()).optional(),
+  properties: z.record(z.string(), z.unknown()).optional(),
+  experiment_name: text().optional(),
+  identity: z.unknown().optional(),
+  /** `local`, a name from minibatch.config.yml, or `azureml:<name>`. @default 'local' */
+  compute: text().optional(),
+  inputs: z.record(z.string(), inputSchema).optional(),
+  outputs: z.record(z.string(), outputSchema).optional(),
+  /** Which input is split: `${{inputs.<name>}}`. */
+  input_data: text('${{inputs.<name>}}'),
+  /** Files per mini-batch, or approximate bytes for tabular input. @default 10 files / 1 MB */
+  mini_batch_size: miniBatchSizeSchema.optional(),
+  partition_keys: z.array(text('a column name')).optional(),
+  resources: resourcesSchema.optional(),
+  /** Worker processes per node. @default number of cores */
+  max_concurrency_per_instance: integer(1).optional(),
+  /** Allowed failed items in the whole job; -1 ignores all. @default -1 */
+  error_threshold: integer(-1).optional(),
+  /** Allowed failed mini-batches; -1 ignores all. @default -1 */
+  mini_batch_error_threshold: integer(-1).optional(),
+  /** Same as mini_batch_error_threshold (the v1 / argument name). */
+  allowed_failed_count: integer(-1).optional(),
+  /** Allowed percentage of failed mini-batches, checked once all are scheduled. @default 100 */
+  allowed_failed_percent: z.number({ error: 'expected a number from 0 to 100' }).min(0, { error: 'expected a number from 0 to 100' }).max(100, { error: 'expected a number from 0 to 100' }).optional(),
+  /** Seconds allowed to load a mini-batch's data before run(). @default 600 */
+  overhead_timeout: seconds().optional(),
+  /** Seconds without any finished mini-batch before the job fails as stuck. @default 3 × (timeout + overhead_timeout) */
+  progress_update_timeout: seconds().optional(),
+  /** Seconds from start to the first mini-batch scheduled. @default 600 */
+  first_task_creation_timeout: seconds().optional(),
+  /** Seconds between resource samples under logs/sys/perf; 0 = off. @default 600 */
+  resource_monitor_interval: z.number({ error: 'expected a number of seconds >= 0' }).min(0, { error: 'expected a number of seconds >= 0' }).optional(),
+  copy_logs_to_parent: z.boolean({ error: 'expected true or false' }).optional(),
+  /** Write a header row when rows are objects written as CSV. @default false */
+  append_row_dataframe_header: z.boolean({ error: 'expected true or false' }).optional(),
+  /** Row format of the append_row file; by default from its extension (.csv, .jsonl) or text. */
+  append_row_format: oneOf(APPEND_ROW_FORMATS).optional(),
+  logging_level: oneOf(LOGGING_LEVELS).optional(),
+  retry_settings: retrySettingsSchema.optional(),
+  environment_variables: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()], { error: 'expected a string, number or boolean' })).optional(),
+  /** Whether results may be reused when nothing changed (pipelines). @default true */
+  is_deterministic: z.boolean({ error: 'expected true or false' }).optional(),
+  task: taskSchema,
+});
+
+export type ParallelJobOptions = z.infer<typeof parallelJobSchema>;
+export type InputOptions = z.infer<typeof inputSchema>;
+export type OutputOptions = z.infer<typeof outputSchema>;
+
+/** Every field name the schema knows at each level, for "did you mean" hints. */
+export function knownFieldsAt(path: ReadonlyArray<string | number>): string[] {
+  let schema: z.ZodType = parallelJobSchema;
+  for (const key of path) {
+    const shape = shapeOf(schema);
+    if (shape) {
+      const next = shape[String(key)];
+      if (!next) return [];
+      schema = next;
+      continue;
+    }
+    const record = unwrap(schema);
+    if (record instanceof z.ZodRecord) {
+      schema = record.valueType as z.ZodType;
+      continue;
+    }
+    return [];
+  }
+  return Object.keys(shapeOf(schema) ?? {});
+}
+
+function unwrap(schema: z.ZodType): z.ZodType {
+  let current: z.ZodType = schema;
+  while (current instanceof z.ZodOptional) current = current.unwrap() as z.ZodType;
+  return current;
+}
+
+function shapeOf(schema: z.ZodType): Record<string, z.ZodType> | undefined {
+  const inner = unwrap(schema);
+  if (inner instanceof z.ZodObject) return inner.shape as Record<string, z.ZodType>;
+  if (inner instanceof z.ZodUnion) {
+    for (const option of inner.options as z.ZodType[]) {
+      const shape = shapeOf(option);
+      if (shape) return shape;
+    }
+  }
+  return undefined;
+}

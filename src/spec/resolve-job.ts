@@ -1,0 +1,367 @@
+import { existsSync, statSync } from 'node:fs';
+import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
+import { InvalidInputError } from '../errors.js';
+import { bindExpressions, parseReference, soleExpression, type BindingScope } from './bindings.js';
+import { JOB_DEFAULTS } from './defaults.js';
+import { readEngineArguments, splitProgramArguments, type EngineArguments } from './engine-arguments.js';
+import {
+  APPEND_ROW_FORMATS,
+  INPUT_MODES,
+  INPUT_TYPES,
+  OUTPUT_MODES,
+  OUTPUT_TYPES,
+  knownFieldsAt,
+  parallelJobSchema,
+  type ParallelJobOptions,
+} from './job-schema.js';
+import { parseMiniBatchSize } from './mini-batch-size.js';
+import { formatIssues } from './schema-errors.js';
+import type { FieldPath, YamlSource } from './yaml-source.js';
+
+export type InputType = (typeof INPUT_TYPES)[number];
+export type InputMode = (typeof INPUT_MODES)[number];
+export type OutputType = (typeof OUTPUT_TYPES)[number];
+export type OutputMode = (typeof OUTPUT_MODES)[number];
+export type AppendRowFormat = (typeof APPEND_ROW_FORMATS)[number];
+export type LoggingLevel = 'DEBUG' | 'INFO' | 'WARNING';
+
+export interface ResolvedLiteralInput {
+  kind: 'literal';
+  name: string;
+  value: string | number | boolean;
+}
+export interface ResolvedAssetInput {
+  kind: 'asset';
+  name: string;
+  type: InputType;
+  mode: InputMode;
+  /** Where the script reads it: the source path, or a copy in the run directory for `download`. */
+  path: string;
+  /** The path as given, resolved against the job file's folder. */
+  sourcePath: string;
+}
+export type ResolvedInput = ResolvedLiteralInput | ResolvedAssetInput;
+
+export interface ResolvedOutput {
+  name: string;
+  type: OutputType;
+  mode: OutputMode;
+  path: string;
+}
+
+export interface ResolvedAppendRow {
+  /** The aggregated file, written once at the end under a temporary name and renamed. */
+  path: string;
+  format: AppendRowFormat;
+  header: boolean;
+}
+
+/** A parallel job after validation, defaults, bindings and path resolution: inner code trusts it. */
+export interface ResolvedParallelJob {
+  readonly jobFile: string;
+  readonly jobDir: string;
+  readonly name: string | undefined;
+  readonly displayName: string | undefined;
+  readonly description: string | undefined;
+  readonly tags: Readonly<Record<string, unknown>>;
+  readonly compute: 'local';
+  readonly inputs: Readonly<Record<string, ResolvedInput>>;
+  readonly outputs: Readonly<Record<string, ResolvedOutput>>;
+  readonly inputData: ResolvedAssetInput;
+  readonly filesPerMiniBatch: number;
+  readonly instanceCount: number;
+  readonly processesPerInstance: number;
+  readonly errorThreshold: number;
+  readonly miniBatchErrorThreshold: number;
+  readonly allowedFailedPercent: number;
+  readonly maxRetries: number;
+  readonly timeoutMs: number;
+  readonly overheadTimeoutMs: number;
+  readonly progressUpdateTimeoutMs: number;
+  readonly firstTaskCreationTimeoutMs: number;
+  /** 0 = off. */
+  readonly resourceMonitorIntervalMs: number;
+  readonly loggingLevel: LoggingLevel;
+  readonly environmentVariables: Readonly<Record<string, string>>;
+  readonly isDeterministic: boolean;
+  readonly copyLogsToParent: boolean;
+  readonly code: string;
+  readonly entryScript: string;
+  /** Bound argv for the script, engine arguments included (as the reference passes them). */
+  readonly programArguments: readonly string[];
+  readonly appendRow: ResolvedAppendRow | undefined;
+  /** Fields accepted for compatibility that have no local effect: one notice each. */
+  readonly notices: readonly string[];
+  /** Likely mistakes that are not errors (near-miss engine arguments). */
+  readonly warnings: readonly string[];
+  /** The validated job as written (after --set), for `job.yml` in the run directory. */
+  readonly options: ParallelJobOptions;
+}
+
+export interface ResolveOptions {
+  /** The run directory: default output paths and `download` copies go under it. */
+  runDir: string;
+  /** `--compute local` forces local execution whatever the job names. */
+  computeOverride?: string | undefined;
+  /** Cores on this machine; defaults to the machine's. Tests pin it. */
+  processesPerInstance?: number | undefined;
+}
+
+const SCRIPT_EXTENSIONS = new Set(['.mjs', '.js', '.cjs', '.ts', '.mts', '.cts']);
+
+/** Validates the document against the schema; every problem is reported at once, with its position. */
+export function validateParallelJob(source: YamlSource): ParallelJobOptions {
+  const data = source.toJS();
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    throw new InvalidInputError('E_JOB_INVALID', `${source.file}: expected a job (a YAML mapping with type: parallel)`);
+  }
+  const type = (data as { type?: unknown }).type;
+  if (type === 'pipeline' || type === 'command') {
+    throw new InvalidInputError(
+      'E_JOB_INVALID',
+      `${source.locate(['type'])}: type: "${type}" jobs are not supported by this version of minibatch yet; expected type: parallel`,
+    );
+  }
+  const result = parallelJobSchema.safeParse(data, { reportInput: true });
+  if (!result.success) {
+    throw invalid(source, formatIssues(result.error.issues, source, knownFieldsAt));
+  }
+  return result.data;
+}
+
+function invalid(source: YamlSource, problems: string[]): InvalidInputError {
+  const message = problems.length === 1 ? (problems[0] ?? '') : `${source.file}: ${problems.length} problems:\n  ${problems.join('\n  ')}`;
+  return new InvalidInputError('E_JOB_INVALID', message);
+}
+
+/**
+ * Validates and resolves a job: applies defaults (from `defaults.ts` only), reads engine
+ * arguments from program_arguments, binds `${{ }}` expressions, resolves and checks paths.
+ */
+export function resolveParallelJob(source: YamlSource, jobFile: string, options: ResolveOptions): ResolvedParallelJob {
+  const job = validateParallelJob(source);
+  const problems: string[] = [];
+  const notices: string[] = [];
+  const warnings: string[] = [];
+  const at = (path: FieldPath) => source.locate(path);
+  const problem = (path: FieldPath, message: string) => problems.push(`${at(path)}: ${path.join('.')}: ${message}`);
+  const jobDir = dirname(resolve(jobFile));
+  const fromJobDir = (path: string) => (isAbsolute(path) ? path : resolve(jobDir, path));
+
+  // Inputs: literals pass through; assets resolve against the job's folder and must exist.
+  const inputs: Record<string, ResolvedInput> = {};
+  for (const [name, input] of Object.entries(job.inputs ?? {})) {
+    if (typeof input !== 'object') {
+      inputs[name] = { kind: 'literal', name, value: input };
+      continue;
+    }
+    const type = input.type ?? 'uri_folder';
+    const mode = input.mode ?? (type === 'mltable' ? 'direct' : 'ro_mount');
+    const sourcePath = fromJobDir(input.path);
+    const path = mode === 'download' || mode === 'eval_download' ? join(options.runDir, 'inputs', name) : sourcePath;
+    inputs[name] = { kind: 'asset', name, type, mode, path, sourcePath };
+    const stat = statIfExists(sourcePath);
+    if (!stat) {
+      if (!input.optional) problem(['inputs', name, 'path'], `input path does not exist: ${sourcePath}`);
+    } else if (type === 'uri_file' && !stat.isFile()) {
+      problem(['inputs', name, 'path'], `expected a file for a uri_file input, but ${sourcePath} is a folder`);
+    } else if (type === 'uri_folder' && !stat.isDirectory()) {
+      problem(['inputs', name, 'path'], `expected a folder for a uri_folder input, but ${sourcePath} is a file (use type: uri_file)`);
+    }
+  }
+
+  // Outputs: a folder under the run directory unless a path is given.
+  const outputs: Record<string, ResolvedOutput> = {};
+  for (const [name, output] of Object.entries(job.outputs ?? {})) {
+    const type = output.type ?? 'uri_folder';
+    const path = output.path !== undefined ? fromJobDir(output.path) : join(options.runDir, 'outputs', name);
+    outputs[name] = { name, type, mode: output.mode ?? 'rw_mount', path };
+  }
+
+  const scope: BindingScope = {
+    inputs: Object.fromEntries(Object.values(inputs).map((input) => [input.name, input.kind === 'literal' ? String(input.value) : input.path])),
+    outputs: Object.fromEntries(Object.values(outputs).map((output) => [output.name, output.path])),
+  };
+
+  // input_data must name one asset input.
+  let inputData: ResolvedAssetInput | undefined;
+  const inputExpression = soleExpression(job.input_data);
+  if (inputExpression === undefined) {
+    problem(['input_data'], `expected \${{inputs.<name>}}, got ${JSON.stringify(job.input_data)}`);
+  } else {
+    const reference = parseReference(inputExpression, scope);
+    if (typeof reference === 'string') problem(['input_data'], reference);
+    else if (reference.group !== 'inputs') problem(['input_data'], `expected \${{inputs.<name>}}, got an output binding`);
+    else {
+      const input = inputs[reference.name];
+      if (input?.kind !== 'asset') problem(['input_data'], `input "${reference.name}" is a literal; the split input must be a uri_folder or uri_file`);
+      else if (input.type === 'mltable') {
+        problem(['inputs', input.name, 'type'], 'mltable (tabular) inputs are not supported by this version of minibatch yet; expected uri_folder or uri_file');
+      } else inputData = input;
+    }
+  }
+
+  // Engine arguments come from program_arguments; typed YAML fields win over them.
+  const rawArguments = splitProgramArguments(job.task.program_arguments);
+  const programArguments: string[] = [];
+  for (const token of rawArguments) {
+    const bound = bindExpressions(token, scope);
+    if ('error' in bound) problem(['task', 'program_arguments'], bound.error);
+    else programArguments.push(bound.value);
+  }
+  const engine = readEngineArguments(programArguments);
+  for (const error of engine.errors) problem(['task', 'program_arguments'], `${error.argument}: ${error.message}`);
+  warnings.push(...engine.warnings);
+  const fromArgs: Partial<EngineArguments> = engine.values;
+
+  if (job.partition_keys !== undefined) {
+    problem(['partition_keys'], 'partition_keys need tabular input, which this version of minibatch does not support yet; use mini_batch_size');
+  }
+  let filesPerMiniBatch: number = JOB_DEFAULTS.filesPerMiniBatch;
+  if (job.mini_batch_size !== undefined) {
+    const size = parseMiniBatchSize(job.mini_batch_size);
+    if (typeof size !== 'string') {
+      if (size.kind === 'bytes') {
+        problem(['mini_batch_size'], `expected a file count for a file input like "10", got ${JSON.stringify(job.mini_batch_size)} (a byte size applies to tabular input)`);
+      } else filesPerMiniBatch = size.count;
+    }
+  }
+
+  if (job.mini_batch_error_threshold !== undefined && job.allowed_failed_count !== undefined && job.mini_batch_error_threshold !== job.allowed_failed_count) {
+    problem(['allowed_failed_count'], `allowed_failed_count is another name for mini_batch_error_threshold; they disagree (${job.allowed_failed_count} vs ${job.mini_batch_error_threshold}): set one`);
+  }
+
+  const timeoutSeconds = job.retry_settings?.timeout ?? fromArgs.run_invocation_timeout ?? JOB_DEFAULTS.timeoutSeconds;
+  const maxRetries = job.retry_settings?.max_retries ?? (fromArgs.run_max_try !== undefined ? fromArgs.run_max_try - 1 : JOB_DEFAULTS.maxRetries);
+  const overheadSeconds = job.overhead_timeout ?? fromArgs.task_overhead_timeout ?? JOB_DEFAULTS.overheadTimeoutSeconds;
+  const progressSeconds =
+    job.progress_update_timeout ?? fromArgs.progress_update_timeout ?? JOB_DEFAULTS.progressUpdateTimeoutSeconds(timeoutSeconds, overheadSeconds);
+
+  // Code and entry script.
+  const code = fromJobDir(job.task.code);
+  const entryScript = resolve(code, job.task.entry_script);
+  const codeStat = statIfExists(code);
+  if (!codeStat?.isDirectory()) {
+    problem(['task', 'code'], `expected the folder holding the entry script, but ${code} ${codeStat ? 'is a file' : 'does not exist'}`);
+  } else if (!statIfExists(entryScript)?.isFile()) {
+    problem(['task', 'entry_script'], `entry script not found: ${entryScript}`);
+  } else {
+    const extension = extname(entryScript);
+    if (extension === '.py') {
+      problem(['task', 'entry_script'], 'Python entry scripts are not supported by this version of minibatch yet; expected .mjs, .js, .cjs or .ts');
+    } else if (!SCRIPT_EXTENSIONS.has(extension)) {
+      problem(['task', 'entry_script'], `expected a .mjs, .js, .cjs or .ts script, got "${extension || 'no extension'}"`);
+    }
+  }
+
+  // append_row_to: an output binding or a path; a folder gets parallel_run_step.txt.
+  let appendRow: ResolvedAppendRow | undefined;
+  if (job.task.append_row_to !== undefined) {
+    const bound = bindExpressions(job.task.append_row_to, scope);
+    if ('error' in bound) problem(['task', 'append_row_to'], bound.error);
+    else {
+      const expression = soleExpression(job.task.append_row_to);
+      const output = expression?.startsWith('outputs.') ? outputs[expression.slice('outputs.'.length)] : undefined;
+      const target = output ? output.path : fromJobDir(bound.value);
+      const isFolder = output ? output.type !== 'uri_file' : target.endsWith('/') || statIfExists(target)?.isDirectory() === true;
+      const path = isFolder ? join(target, JOB_DEFAULTS.appendRowFileName) : target;
+      const format = job.append_row_format ?? formatFromExtension(path);
+      const header = job.append_row_dataframe_header ?? fromArgs.append_row_dataframe_header ?? JOB_DEFAULTS.appendRowDataframeHeader;
+      appendRow = { path, format, header };
+    }
+  }
+
+  // Compute: only local execution exists in this version; a named compute runs here, said once.
+  const requested = options.computeOverride ?? job.compute;
+  if (requested !== undefined && requested !== 'local') {
+    notices.push(`compute "${requested}" is not configured on this machine (no minibatch.config.yml entry); running locally`);
+  }
+  if (options.computeOverride === 'local' && job.compute && job.compute !== 'local') {
+    notices.push(`--compute local: running locally instead of "${job.compute}"`);
+  }
+  collectCloudOnlyNotices(job, notices, fromArgs);
+
+  if (problems.length > 0 || !inputData) throw invalid(source, problems);
+
+  const environmentVariables = Object.fromEntries(
+    Object.entries(job.environment_variables ?? {}).map(([key, value]) => [key, String(value)]),
+  );
+  return {
+    jobFile: resolve(jobFile),
+    jobDir,
+    name: job.name,
+    displayName: job.display_name,
+    description: job.description,
+    tags: job.tags ?? {},
+    compute: 'local',
+    inputs,
+    outputs,
+    inputData,
+    filesPerMiniBatch,
+    instanceCount: job.resources?.instance_count ?? JOB_DEFAULTS.instanceCount,
+    processesPerInstance: job.max_concurrency_per_instance ?? options.processesPerInstance ?? JOB_DEFAULTS.processesPerInstance(),
+    errorThreshold: job.error_threshold ?? fromArgs.error_threshold ?? JOB_DEFAULTS.errorThreshold,
+    miniBatchErrorThreshold:
+      job.mini_batch_error_threshold ?? job.allowed_failed_count ?? fromArgs.allowed_failed_count ?? JOB_DEFAULTS.miniBatchErrorThreshold,
+    allowedFailedPercent: job.allowed_failed_percent ?? fromArgs.allowed_failed_percent ?? JOB_DEFAULTS.allowedFailedPercent,
+    maxRetries,
+    timeoutMs: timeoutSeconds * 1000,
+    overheadTimeoutMs: overheadSeconds * 1000,
+    progressUpdateTimeoutMs: progressSeconds * 1000,
+    firstTaskCreationTimeoutMs: (job.first_task_creation_timeout ?? fromArgs.first_task_creation_timeout ?? JOB_DEFAULTS.firstTaskCreationTimeoutSeconds) * 1000,
+    resourceMonitorIntervalMs: (job.resource_monitor_interval ?? fromArgs.resource_monitor_interval ?? JOB_DEFAULTS.resourceMonitorIntervalSeconds) * 1000,
+    loggingLevel: job.logging_level ?? JOB_DEFAULTS.loggingLevel,
+    environmentVariables,
+    isDeterministic: job.is_deterministic ?? JOB_DEFAULTS.isDeterministic,
+    copyLogsToParent: job.copy_logs_to_parent ?? fromArgs.copy_logs_to_parent ?? JOB_DEFAULTS.copyLogsToParent,
+    code,
+    entryScript,
+    programArguments,
+    appendRow,
+    notices,
+    warnings,
+    options: job,
+  };
+}
+
+function formatFromExtension(path: string): ResolvedAppendRow['format'] {
+  const extension = extname(path).toLowerCase();
+  if (extension === '.csv') return 'csv';
+  if (extension === '.jsonl' || extension === '.json' || extension === '.ndjson') return 'jsonl';
+  return 'text';
+}
+
+function statIfExists(path: string) {
+  try {
+    return existsSync(path) ? statSync(path) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Fields that only mean something on a cloud: accepted so job files run unchanged, said once. */
+function collectCloudOnlyNotices(job: ParallelJobOptions, notices: string[], fromArgs: Partial<EngineArguments>): void {
+  const noLocalEffect: string[] = [];
+  if (job.experiment_name !== undefined) noLocalEffect.push('experiment_name');
+  if (job.identity !== undefined) noLocalEffect.push('identity');
+  if (job.properties !== undefined) noLocalEffect.push('properties');
+  for (const field of ['instance_type', 'shm_size', 'docker_args', 'properties', 'locations'] as const) {
+    if (job.resources?.[field] !== undefined) noLocalEffect.push(`resources.${field}`);
+  }
+  const environment = job.task.environment;
+  if (typeof environment === 'string') noLocalEffect.push(`task.environment (${environment})`);
+  else if (environment) {
+    for (const field of ['image', 'conda_file', 'build'] as const) {
+      if (environment[field] !== undefined) noLocalEffect.push(`task.environment.${field}`);
+    }
+  }
+  if (noLocalEffect.length > 0) {
+    notices.push(`no local effect, accepted for compatibility: ${noLocalEffect.join(', ')} (the script runs with this machine's Node.js)`);
+  }
+  if (job.copy_logs_to_parent ?? fromArgs.copy_logs_to_parent) {
+    notices.push('copy_logs_to_parent: a standalone job has no parent pipeline; logs stay in this run directory');
+  }
+  if (job.is_deterministic !== undefined) {
+    notices.push('is_deterministic: reuse of results applies to pipeline steps; a standalone run always runs');
+  }
+}

@@ -1,0 +1,74 @@
+import { readFileSync } from 'node:fs';
+import { Document, LineCounter, YAMLMap, isMap, isScalar, isSeq, parseDocument, type Node } from 'yaml';
+import { InvalidInputError } from '../errors.js';
+
+export type FieldPath = ReadonlyArray<string | number>;
+
+/**
+ * A YAML file kept as a Document (not plain data) so that every error can point at the
+ * line and column of the field it is about, and so `--set` edits keep those positions.
+ */
+export class YamlSource {
+  readonly file: string;
+  readonly document: Document;
+  readonly #lines: LineCounter;
+
+  private constructor(file: string, document: Document, lines: LineCounter) {
+    this.file = file;
+    this.document = document;
+    this.#lines = lines;
+  }
+
+  static read(file: string, displayName = file): YamlSource {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (error) {
+      const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
+      throw new InvalidInputError('E_USAGE', `${displayName}: cannot read the job file: ${reason}`);
+    }
+    return YamlSource.parse(text, displayName);
+  }
+
+  static parse(text: string, displayName: string): YamlSource {
+    const lines = new LineCounter();
+    const document = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+    const first = document.errors[0];
+    if (first) {
+      const at = first.linePos?.[0];
+      const where = at ? `${displayName}:${at.line}:${at.col}` : displayName;
+      const reason = first.message.split('\n')[0] ?? first.message;
+      throw new InvalidInputError('E_YAML_SYNTAX', `${where}: malformed YAML: ${reason}`);
+    }
+    return new YamlSource(displayName, document, lines);
+  }
+
+  toJS(): unknown {
+    return this.document.toJS();
+  }
+
+  /** `file:line:col` of the field at `path` (its key when it has one), or of its nearest parent. */
+  locate(path: FieldPath): string {
+    const offset = this.#offsetOf(path);
+    if (offset === undefined) return this.file;
+    const { line, col } = this.#lines.linePos(offset);
+    return `${this.file}:${line}:${col}`;
+  }
+
+  #offsetOf(path: FieldPath): number | undefined {
+    for (let depth = path.length; depth > 0; depth--) {
+      const parent = depth === 1 ? this.document.contents : this.document.getIn(path.slice(0, depth - 1), true);
+      const key = path[depth - 1];
+      if (isMap(parent)) {
+        const pair = (parent as YAMLMap).items.find((item) => isScalar(item.key) && String(item.key.value) === String(key));
+        const keyNode = pair?.key as Node | undefined;
+        if (keyNode?.range) return keyNode.range[0];
+      } else if (isSeq(parent) && typeof key === 'number') {
+        const item = parent.items[key] as Node | undefined;
+        if (item?.range) return item.range[0];
+      }
+    }
+    const root = this.document.contents as Node | null;
+    return root?.range?.[0];
+  }
+}

@@ -1,0 +1,189 @@
+import { closeSync, mkdirSync, openSync, readSync, renameSync, writeFileSync } from 'node:fs';
+import { fsync, write } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { AppendOnlyLog } from './run-journal.js';
+
+const writeAsync = promisify(write);
+const fsyncAsync = promisify(fsync);
+
+export type BatchStatus = 'succeeded' | 'failed';
+
+/** The final state of one mini-batch: written once, the commit point of its rows. */
+export interface CommittedBatch {
+  id: number;
+  status: BatchStatus;
+  tries: number;
+  items: number;
+  /** Elements returned by the final attempt (its rows are the ones kept). */
+  returned: number;
+  worker: string;
+  startedAt: number;
+  durationMs: number;
+  error?: string;
+  failureKind?: string;
+}
+
+/** One failed attempt that was retried. */
+export interface AttemptRecord {
+  id: number;
+  attempt: number;
+  worker: string;
+  failureKind: string;
+  error: string;
+}
+
+export type StoreRecord =
+  | { k: 'run'; runId: string; jobFile: string; startedAt: number }
+  | { k: 'attempt'; r: AttemptRecord }
+  | { k: 'commit'; r: CommittedBatch; offset: number; length: number }
+  | { k: 'end'; status: string; reason?: string; endedAt: number };
+
+/**
+ * The durable state of one run: a journal of state changes and a spool of committed rows.
+ * A mini-batch's rows are appended to the spool and its commit record to the journal in the
+ * same group flush (spool first, then journal), so a commit record never points at rows that
+ * are not on disk. A second commit for the same id is ignored: rows are kept exactly once.
+ *
+ * Why a journal and not SQLite: see ARCHITECTURE.md ("The run store").
+ */
+export class RunStore {
+  readonly dir: string;
+  readonly #journal: AppendOnlyLog<StoreRecord>;
+  readonly #spoolFd: number;
+  #spoolPending: Buffer[] = [];
+  #spoolPendingBytes = 0;
+  #spoolLength = 0;
+  #spoolFlushedLength = 0;
+  #offsets = new Float64Array(1024);
+  #lengths = new Float64Array(1024);
+  #committed = new Uint8Array(1024);
+  #flushTimer: NodeJS.Timeout | undefined;
+  #flushing: Promise<void> | undefined;
+  readonly #flushIntervalMs: number;
+
+  private constructor(dir: string, journal: AppendOnlyLog<StoreRecord>, spoolFd: number, flushIntervalMs: number) {
+    this.dir = dir;
+    this.#journal = journal;
+    this.#spoolFd = spoolFd;
+    this.#flushIntervalMs = flushIntervalMs;
+  }
+
+  static create(dir: string, run: { runId: string; jobFile: string }, flushIntervalMs = 20): RunStore {
+    mkdirSync(dir, { recursive: true });
+    const { log } = AppendOnlyLog.open<StoreRecord>(join(dir, 'journal.log'));
+    const spoolFd = openSync(join(dir, 'rows.spool'), 'w+');
+    const store = new RunStore(dir, log, spoolFd, flushIntervalMs);
+    log.append({ k: 'run', runId: run.runId, jobFile: run.jobFile, startedAt: Date.now() });
+    return store;
+  }
+
+  isCommitted(id: number): boolean {
+    return id < this.#committed.length && this.#committed[id] === 1;
+  }
+
+  recordAttempt(record: AttemptRecord): void {
+    this.#journal.append({ k: 'attempt', r: record });
+    this.#scheduleFlush();
+  }
+
+  /** Commits a mini-batch's final state and rows, once. Returns false for a duplicate. */
+  commit(batch: CommittedBatch, rows: string): boolean {
+    if (this.isCommitted(batch.id)) return false;
+    this.#ensureIndex(batch.id);
+    const bytes = rows.length > 0 ? Buffer.from(rows.endsWith('\n') ? rows : `${rows}\n`, 'utf8') : Buffer.alloc(0);
+    const offset = this.#spoolLength;
+    if (bytes.length > 0) {
+      this.#spoolPending.push(bytes);
+      this.#spoolPendingBytes += bytes.length;
+      this.#spoolLength += bytes.length;
+    }
+    this.#offsets[batch.id] = offset;
+    this.#lengths[batch.id] = bytes.length;
+    this.#committed[batch.id] = 1;
+    this.#journal.append({ k: 'commit', r: batch, offset, length: bytes.length });
+    this.#scheduleFlush();
+    return true;
+  }
+
+  recordEnd(status: string, reason?: string): void {
+    this.#journal.append(reason === undefined ? { k: 'end', status, endedAt: Date.now() } : { k: 'end', status, reason, endedAt: Date.now() });
+  }
+
+  /** The committed rows of mini-batch `id` (JSON lines), read back from the spool. */
+  readRows(id: number): Buffer {
+    if (!this.isCommitted(id)) return Buffer.alloc(0);
+    const length = this.#lengths[id] ?? 0;
+    const offset = this.#offsets[id] ?? 0;
+    if (length === 0) return Buffer.alloc(0);
+    if (offset + length > this.#spoolFlushedLength) throw new Error('RunStore.readRows() before flush');
+    const buffer = Buffer.allocUnsafe(length);
+    let read = 0;
+    while (read < length) read += readSync(this.#spoolFd, buffer, read, length - read, offset + read);
+    return buffer;
+  }
+
+  /** Group commit: spool first, then journal, each fsynced. */
+  async flush(): Promise<void> {
+    clearTimeout(this.#flushTimer);
+    this.#flushTimer = undefined;
+    while (this.#flushing) await this.#flushing;
+    this.#flushing = this.#flushOnce();
+    try {
+      await this.#flushing;
+    } finally {
+      this.#flushing = undefined;
+    }
+  }
+
+  async #flushOnce(): Promise<void> {
+    if (this.#spoolPending.length > 0) {
+      const chunk = this.#spoolPending.length === 1 ? (this.#spoolPending[0] as Buffer) : Buffer.concat(this.#spoolPending, this.#spoolPendingBytes);
+      const position = this.#spoolFlushedLength;
+      this.#spoolPending = [];
+      this.#spoolPendingBytes = 0;
+      let written = 0;
+      while (written < chunk.length) {
+        const { bytesWritten } = await writeAsync(this.#spoolFd, chunk, written, chunk.length - written, position + written);
+        written += bytesWritten;
+      }
+      await fsyncAsync(this.#spoolFd);
+      this.#spoolFlushedLength = position + chunk.length;
+    }
+    await this.#journal.flush();
+  }
+
+  /** Atomically replaces `summary.json`: readers never see a half-written summary. */
+  writeSummary(summary: unknown): void {
+    const path = join(this.dir, 'summary.json');
+    writeFileSync(`${path}.tmp`, `${JSON.stringify(summary, null, 2)}\n`);
+    renameSync(`${path}.tmp`, path);
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+    await this.#journal.close();
+    closeSync(this.#spoolFd);
+  }
+
+  #scheduleFlush(): void {
+    this.#flushTimer ??= setTimeout(() => {
+      this.#flushTimer = undefined;
+      void this.flush();
+    }, this.#flushIntervalMs);
+  }
+
+  #ensureIndex(id: number): void {
+    if (id < this.#committed.length) return;
+    let size = this.#committed.length;
+    while (size <= id) size *= 2;
+    const grow = <A extends Float64Array | Uint8Array>(from: A, make: (n: number) => A): A => {
+      const next = make(size);
+      next.set(from);
+      return next;
+    };
+    this.#offsets = grow(this.#offsets, (n) => new Float64Array(n));
+    this.#lengths = grow(this.#lengths, (n) => new Float64Array(n));
+    this.#committed = grow(this.#committed, (n) => new Uint8Array(n));
+  }
+}

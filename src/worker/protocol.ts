@@ -1,0 +1,59 @@
+import type { MiniBatchDescriptor } from '../data/descriptors.js';
+import type { SerializedError } from '../errors.js';
+import type { LoggingLevel } from '../spec/resolve-job.js';
+
+/*
+ * The only messages that cross between the controller and a worker process: string-tagged
+ * unions, sent over Node's IPC channel with structured-clone ("advanced") serialization.
+ * The Python bridge (later) speaks the same messages as JSON lines.
+ */
+
+/** What a worker needs to know once, before init(). */
+export interface WorkerSetup {
+  entryScript: string;
+  code: string;
+  nodeRank: number;
+  processRank: number;
+  globalRank: number;
+  worldSize: number;
+  programArguments: string[];
+  inputs: Record<string, string | number | boolean>;
+  outputs: Record<string, string>;
+  loggingLevel: LoggingLevel;
+  /** run() timeout: the AbortSignal fires then; the controller kills a little later. */
+  timeoutMs: number;
+}
+
+export interface TaskMessage {
+  id: number;
+  attempt: number;
+  items: number;
+  descriptor: MiniBatchDescriptor;
+}
+
+export type ControllerMessage =
+  | { t: 'init'; setup: WorkerSetup }
+  | { t: 'run'; task: TaskMessage }
+  | { t: 'shutdown' };
+
+/** Why an attempt failed, as the worker saw it. */
+export type WorkerFailureReason = 'error' | 'bad-return' | 'timeout';
+
+export type WorkerMessage =
+  | { t: 'ready' }
+  /** `contract`: the script cannot work at all (missing, syntax error, no run export): not retried. */
+  | { t: 'init-failed'; error: SerializedError; contract: boolean }
+  | {
+      t: 'done';
+      id: number;
+      attempt: number;
+      /** Elements returned by run(): the number of succeeded items. */
+      returned: number;
+      /** The returned elements as JSON lines, one per element. */
+      rows: string;
+      runMs: number;
+    }
+  | { t: 'failed'; id: number; attempt: number; reason: WorkerFailureReason; error: SerializedError; runMs: number }
+  /** An error that escaped the script (uncaught exception): the process exits right after. */
+  | { t: 'fatal'; error: SerializedError }
+  | { t: 'shutdown-done'; error?: SerializedError };

@@ -1,0 +1,108 @@
+/*
+ * The only file that runs inside a worker process. It loads the entry script through its
+ * bridge, calls init() once, then run() for each mini-batch it is sent, one at a time (the
+ * controller may send the next one early so no time is lost between batches).
+ */
+import { serializeError } from '../errors.js';
+import { createBaseContext, type EntryScriptContext } from '../bridges/entry-script-context.js';
+import { EntryScriptContractError, loadEntryScript, serializeReturnedRows, type EntryScriptModule } from '../bridges/js-bridge.js';
+import type { ControllerMessage, TaskMessage, WorkerMessage, WorkerSetup } from './protocol.js';
+
+let setup: WorkerSetup | undefined;
+let script: EntryScriptModule | undefined;
+let baseContext: EntryScriptContext | undefined;
+const lifetime = new AbortController();
+const queue: TaskMessage[] = [];
+let running = false;
+
+function send(message: WorkerMessage): void {
+  process.send?.(message);
+}
+
+process.on('uncaughtException', (error) => {
+  send({ t: 'fatal', error: serializeError(error) });
+  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`, () => process.exit(70));
+});
+process.on('unhandledRejection', (reason) => {
+  throw reason instanceof Error ? reason : new Error(`unhandled rejection: ${String(reason)}`);
+});
+// The controller going away means this worker has nothing left to do.
+process.on('disconnect', () => process.exit(0));
+
+process.on('message', (message: ControllerMessage) => {
+  switch (message.t) {
+    case 'init':
+      void initialise(message.setup);
+      break;
+    case 'run':
+      queue.push(message.task);
+      if (!running) void drain();
+      break;
+    case 'shutdown':
+      void shutdown();
+      break;
+  }
+});
+
+async function initialise(received: WorkerSetup): Promise<void> {
+  setup = received;
+  try {
+    script = await loadEntryScript(received.entryScript);
+  } catch (error) {
+    send({ t: 'init-failed', error: serializeError(error), contract: error instanceof EntryScriptContractError });
+    return;
+  }
+  baseContext = createBaseContext(received, lifetime.signal);
+  try {
+    await script.init?.(baseContext);
+  } catch (error) {
+    send({ t: 'init-failed', error: serializeError(error), contract: false });
+    return;
+  }
+  send({ t: 'ready' });
+}
+
+async function drain(): Promise<void> {
+  running = true;
+  for (let task = queue.shift(); task; task = queue.shift()) await runOne(task);
+  running = false;
+}
+
+async function runOne(task: TaskMessage): Promise<void> {
+  if (!script || !baseContext || !setup) throw new Error('run before init');
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(new Error(`run() timed out after ${setup?.timeoutMs} ms`)), setup.timeoutMs);
+  const ctx: EntryScriptContext = { ...baseContext, miniBatchId: task.id, attempt: task.attempt, signal: abort.signal };
+  const started = performance.now();
+  try {
+    const returned = await script.run(task.descriptor.files, ctx);
+    const runMs = performance.now() - started;
+    if (abort.signal.aborted) {
+      send({ t: 'failed', id: task.id, attempt: task.attempt, reason: 'timeout', error: serializeError(abort.signal.reason), runMs });
+      return;
+    }
+    const serialized = serializeReturnedRows(returned);
+    if (typeof serialized === 'string') {
+      send({ t: 'failed', id: task.id, attempt: task.attempt, reason: 'bad-return', error: { name: 'TypeError', message: serialized }, runMs });
+    } else {
+      send({ t: 'done', id: task.id, attempt: task.attempt, returned: serialized.count, rows: serialized.rows, runMs });
+    }
+  } catch (error) {
+    const reason = abort.signal.aborted ? 'timeout' : 'error';
+    send({ t: 'failed', id: task.id, attempt: task.attempt, reason, error: serializeError(error), runMs: performance.now() - started });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function shutdown(): Promise<void> {
+  lifetime.abort(new Error('worker shutting down'));
+  let error;
+  try {
+    if (baseContext) await script?.shutdown?.(baseContext);
+  } catch (caught) {
+    error = serializeError(caught);
+  }
+  send(error ? { t: 'shutdown-done', error } : { t: 'shutdown-done' });
+  process.disconnect?.();
+}

@@ -1,0 +1,426 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { appendFileSync, closeSync, mkdirSync, openSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { MiniBatch } from '../data/descriptors.js';
+import { IllegalStateError, type SerializedError } from '../errors.js';
+import type { ControllerMessage, WorkerMessage, WorkerSetup } from './protocol.js';
+
+/** One try of one mini-batch, as handed to a worker. */
+export interface AttemptTask {
+  readonly batch: MiniBatch;
+  /** 1-based. */
+  readonly attempt: number;
+}
+
+export type AttemptFailureKind = 'error' | 'bad-return' | 'timeout' | 'crash';
+
+export interface WorkerIdentity {
+  node: number;
+  process: number;
+  pid: number;
+}
+
+/** What happened to one attempt. `failure` is unset when run() returned a sequence. */
+export interface AttemptOutcome {
+  readonly task: AttemptTask;
+  readonly worker: WorkerIdentity;
+  readonly returned: number;
+  /** Returned elements as JSON lines (empty when none). */
+  readonly rows: string;
+  readonly failure: { kind: AttemptFailureKind; message: string; error?: SerializedError } | undefined;
+  readonly startedAt: number;
+  readonly durationMs: number;
+}
+
+export interface NodeFailure {
+  node: number;
+  /** The script cannot work at all (missing, does not load, no run): an input error, not retried. */
+  contract: boolean;
+  error: SerializedError;
+  message: string;
+}
+
+export interface WorkerPoolHandlers {
+  onOutcome(outcome: AttemptOutcome): void;
+  /** Tasks that were sent to a process that died before starting them: not an attempt, run them again. */
+  onReturned(tasks: AttemptTask[]): void;
+  /** More tasks can be dispatched. */
+  onCapacity(): void;
+  onNodeFailed(failure: NodeFailure): void;
+  onLog(level: 'DEBUG' | 'INFO' | 'WARNING', message: string): void;
+}
+
+export interface WorkerLogPaths {
+  stdout: (node: number, process: number) => string;
+  stderr: (node: number, process: number) => string;
+  error: (node: number, process: number) => string;
+}
+
+export interface WorkerPoolOptions {
+  nodeRank: number;
+  processes: number;
+  /** Global rank of this node's process 0. */
+  firstGlobalRank: number;
+  setup: Omit<WorkerSetup, 'nodeRank' | 'processRank' | 'globalRank'>;
+  env: Record<string, string>;
+  cwd: string;
+  timeoutMs: number;
+  killGraceMs: number;
+  /** Init failures tolerated on this node before it stops (3 × processes in the reference). */
+  maxInitFailures: number;
+  /** Tasks held per process: 1 running + prefetched ones, so no time is lost between batches. */
+  tasksPerProcess: number;
+  logs: WorkerLogPaths;
+  /** Extra environment per process (e.g. CUDA_VISIBLE_DEVICES), by local process rank. */
+  perProcessEnv?: (processRank: number) => Record<string, string>;
+}
+
+/** The file that runs inside each worker process (the .ts source under tsx, the .js build otherwise). */
+const WORKER_MAIN = fileURLToPath(new URL(`./worker-main${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
+const WORKER_EXEC_ARGV = import.meta.url.endsWith('.ts') ? ['--import', 'tsx'] : [];
+
+/**
+ * Slot lifecycle: spawning → ready → (exit) → spawning … → stopped.
+ * `stopping` means a graceful shutdown was asked; `stopped` means killed or shut down.
+ */
+type SlotState = 'spawning' | 'ready' | 'stopping' | 'stopped';
+
+interface HeldTask {
+  task: AttemptTask;
+}
+
+class Slot {
+  state: SlotState = 'stopped';
+  child: ChildProcess | undefined;
+  tasks: HeldTask[] = [];
+  headStartedAt = 0;
+  timer: NodeJS.Timeout | undefined;
+  /** Why the controller killed the current child, so its exit is read right. */
+  killReason: 'timeout' | 'replaced' | undefined;
+  fatal: SerializedError | undefined;
+  constructor(
+    readonly rank: number,
+    readonly stdoutFd: number,
+    readonly stderrFd: number,
+    readonly errorLog: string,
+  ) {}
+}
+
+/**
+ * The worker processes of one node. Keeps `processes` child processes alive, feeds each its
+ * tasks, enforces the run() timeout by killing, replaces dead or timed-out processes (which
+ * run init() again), and stops the node after too many init failures.
+ */
+export class WorkerPool {
+  readonly #options: WorkerPoolOptions;
+  readonly #handlers: WorkerPoolHandlers;
+  readonly #slots: Slot[] = [];
+  #initFailures = 0;
+  #state: 'created' | 'running' | 'closing' | 'closed' | 'failed' = 'created';
+
+  constructor(options: WorkerPoolOptions, handlers: WorkerPoolHandlers) {
+    this.#options = options;
+    this.#handlers = handlers;
+  }
+
+  get node(): number {
+    return this.#options.nodeRank;
+  }
+
+  get alive(): boolean {
+    return this.#state === 'running';
+  }
+
+  start(): void {
+    if (this.#state !== 'created') throw new IllegalStateError(`WorkerPool.start() in state ${this.#state}`);
+    this.#state = 'running';
+    const { logs, nodeRank } = this.#options;
+    for (let rank = 0; rank < this.#options.processes; rank++) {
+      const paths = [logs.stdout(nodeRank, rank), logs.stderr(nodeRank, rank), logs.error(nodeRank, rank)];
+      for (const path of paths) mkdirSync(dirname(path), { recursive: true });
+      const slot = new Slot(rank, openSync(paths[0] ?? '', 'a'), openSync(paths[1] ?? '', 'a'), paths[2] ?? '');
+      this.#slots.push(slot);
+      this.#spawn(slot);
+    }
+  }
+
+  /** How many more tasks the ready processes can take right now. */
+  capacity(): number {
+    if (this.#state !== 'running') return 0;
+    let free = 0;
+    for (const slot of this.#slots) {
+      if (slot.state === 'ready') free += Math.max(0, this.#options.tasksPerProcess - slot.tasks.length);
+    }
+    return free;
+  }
+
+  dispatch(task: AttemptTask): void {
+    let best: Slot | undefined;
+    for (const slot of this.#slots) {
+      if (slot.state !== 'ready' || slot.tasks.length >= this.#options.tasksPerProcess) continue;
+      if (!best || slot.tasks.length < best.tasks.length) best = slot;
+    }
+    if (!best || this.#state !== 'running') throw new IllegalStateError('WorkerPool.dispatch() with no free process');
+    best.tasks.push({ task });
+    if (best.tasks.length === 1) this.#startHead(best);
+    this.#send(best, { t: 'run', task: { id: task.batch.id, attempt: task.attempt, items: task.batch.items, descriptor: task.batch.descriptor } });
+  }
+
+  /** Stop now: kill every process; in-flight attempts get no outcome (the caller is aborting). */
+  async terminate(): Promise<void> {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    await Promise.all(this.#slots.map((slot) => this.#kill(slot, 'stopped')));
+    this.#closeFiles();
+  }
+
+  /** Graceful: ask each idle process to run shutdown(), then kill what is left after the grace. */
+  async close(graceMs: number): Promise<void> {
+    if (this.#state === 'closed') return;
+    this.#state = 'closing';
+    await Promise.all(
+      this.#slots.map(async (slot) => {
+        const child = slot.child;
+        if (!child || slot.state !== 'ready') return this.#kill(slot, 'stopped');
+        slot.state = 'stopping';
+        const exited = onceExited(child);
+        this.#send(slot, { t: 'shutdown' });
+        const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+        await exited;
+        clearTimeout(timer);
+        slot.state = 'stopped';
+      }),
+    );
+    this.#state = 'closed';
+    this.#closeFiles();
+  }
+
+  #closeFiles(): void {
+    for (const slot of this.#slots) {
+      for (const fd of [slot.stdoutFd, slot.stderrFd]) {
+        try {
+          closeSync(fd);
+        } catch {
+          // already closed
+        }
+      }
+    }
+  }
+
+  #spawn(slot: Slot): void {
+    const { setup, nodeRank, firstGlobalRank } = this.#options;
+    const env = {
+      ...process.env,
+      ...this.#options.env,
+      ...this.#options.perProcessEnv?.(slot.rank),
+      MINIBATCH_NODE_RANK: String(nodeRank),
+      MINIBATCH_PROCESS_RANK: String(slot.rank),
+      MINIBATCH_GLOBAL_RANK: String(firstGlobalRank + slot.rank),
+      MINIBATCH_WORLD_SIZE: String(setup.worldSize),
+    };
+    const child = fork(WORKER_MAIN, [], {
+      cwd: this.#options.cwd,
+      env,
+      execArgv: WORKER_EXEC_ARGV,
+      serialization: 'advanced',
+      stdio: ['ignore', slot.stdoutFd, slot.stderrFd, 'ipc'],
+    });
+    slot.child = child;
+    slot.state = 'spawning';
+    slot.killReason = undefined;
+    slot.fatal = undefined;
+    child.on('message', (message: WorkerMessage) => {
+      if (slot.child === child) this.#onMessage(slot, message);
+    });
+    child.on('exit', (code, signal) => {
+      if (slot.child === child) this.#onExit(slot, code, signal);
+    });
+    child.on('error', (error) => this.#handlers.onLog('WARNING', `node-${nodeRank}/process-${slot.rank}: ${error.message}`));
+    this.#send(slot, { t: 'init', setup: { ...setup, nodeRank, processRank: slot.rank, globalRank: firstGlobalRank + slot.rank } });
+  }
+
+  #send(slot: Slot, message: ControllerMessage): void {
+    const child = slot.child;
+    if (child?.connected) child.send(message);
+  }
+
+  #identity(slot: Slot): WorkerIdentity {
+    return { node: this.#options.nodeRank, process: slot.rank, pid: slot.child?.pid ?? 0 };
+  }
+
+  #onMessage(slot: Slot, message: WorkerMessage): void {
+    if (slot.killReason) return; // a late message from a process being killed changes nothing
+    switch (message.t) {
+      case 'ready':
+        slot.state = 'ready';
+        this.#handlers.onLog('DEBUG', `node-${this.#options.nodeRank}/process-${slot.rank} (pid ${slot.child?.pid}) initialised`);
+        this.#handlers.onCapacity();
+        break;
+      case 'init-failed':
+        this.#recordError(slot, 'init() failed', message.error);
+        this.#onInitFailure(slot, message.error, message.contract);
+        break;
+      case 'done':
+      case 'failed': {
+        const head = slot.tasks[0];
+        if (!head || head.task.batch.id !== message.id || head.task.attempt !== message.attempt) return;
+        this.#finishHead(slot);
+        const failure =
+          message.t === 'failed'
+            ? { kind: message.reason, message: message.error.message, error: message.error }
+            : undefined;
+        if (failure?.error) this.#recordError(slot, `mini-batch ${message.id} try ${message.attempt} failed (${failure.kind})`, failure.error);
+        this.#handlers.onOutcome({
+          task: head.task,
+          worker: this.#identity(slot),
+          returned: message.t === 'done' ? message.returned : 0,
+          rows: message.t === 'done' ? message.rows : '',
+          failure,
+          startedAt: performance.timeOrigin + slot.headStartedAt,
+          durationMs: message.runMs,
+        });
+        // A run that outlived its timeout leaves a process we no longer trust: replace it.
+        if (failure?.kind === 'timeout') this.#replace(slot, 'replaced');
+        else this.#handlers.onCapacity();
+        break;
+      }
+      case 'fatal':
+        slot.fatal = message.error;
+        break;
+      case 'shutdown-done':
+        if (message.error) {
+          this.#recordError(slot, 'shutdown() failed', message.error);
+          this.#handlers.onLog('WARNING', `node-${this.#options.nodeRank}/process-${slot.rank}: shutdown() failed: ${message.error.message}`);
+        }
+        break;
+    }
+  }
+
+  #startHead(slot: Slot): void {
+    slot.headStartedAt = performance.now();
+    clearTimeout(slot.timer);
+    const deadline = this.#options.timeoutMs + this.#options.killGraceMs;
+    slot.timer = setTimeout(() => this.#onTimeout(slot), deadline);
+  }
+
+  #finishHead(slot: Slot): void {
+    clearTimeout(slot.timer);
+    slot.timer = undefined;
+    slot.tasks.shift();
+    if (slot.tasks.length > 0) this.#startHead(slot);
+  }
+
+  #onTimeout(slot: Slot): void {
+    const head = slot.tasks[0];
+    if (!head) return;
+    this.#handlers.onLog('INFO', `mini-batch ${head.task.batch.id} try ${head.task.attempt}: run() exceeded ${this.#options.timeoutMs / 1000}s; killing node-${this.#options.nodeRank}/process-${slot.rank}`);
+    slot.killReason = 'timeout';
+    slot.child?.kill('SIGKILL');
+  }
+
+  /** Kill a process on purpose and start a fresh one (which runs init() again). */
+  #replace(slot: Slot, reason: 'replaced'): void {
+    clearTimeout(slot.timer);
+    const queued = slot.tasks.map((held) => held.task);
+    slot.tasks = [];
+    slot.killReason = reason;
+    slot.child?.kill('SIGKILL');
+    if (queued.length > 0) this.#handlers.onReturned(queued);
+  }
+
+  #onExit(slot: Slot, code: number | null, signal: NodeJS.Signals | null): void {
+    clearTimeout(slot.timer);
+    slot.timer = undefined;
+    const wasSpawning = slot.state === 'spawning';
+    const held = slot.tasks;
+    slot.tasks = [];
+    slot.child = undefined;
+    if (slot.state === 'stopping' || slot.state === 'stopped' || this.#state !== 'running') {
+      slot.state = 'stopped';
+      return;
+    }
+    const head = held[0];
+    const rest = held.slice(1).map((item) => item.task);
+    if (head) {
+      const timedOut = slot.killReason === 'timeout';
+      const how = signal ? `signal ${signal}` : `exit code ${code}`;
+      const message = timedOut
+        ? `run() exceeded the timeout of ${this.#options.timeoutMs / 1000}s; the process was killed`
+        : slot.fatal
+          ? `the worker process died (${how}) after an uncaught error: ${slot.fatal.message}`
+          : `the worker process died during run() (${how})`;
+      const error = slot.fatal ?? { name: timedOut ? 'TimeoutError' : 'WorkerExitError', message };
+      this.#recordError(slot, `mini-batch ${head.task.batch.id} try ${head.task.attempt} failed (${timedOut ? 'timeout' : 'crash'})`, error);
+      this.#handlers.onOutcome({
+        task: head.task,
+        worker: this.#identity(slot),
+        returned: 0,
+        rows: '',
+        failure: { kind: timedOut ? 'timeout' : 'crash', message, error },
+        startedAt: performance.timeOrigin + slot.headStartedAt,
+        durationMs: performance.now() - slot.headStartedAt,
+      });
+    }
+    if (rest.length > 0) this.#handlers.onReturned(rest);
+    if (wasSpawning && !slot.killReason) {
+      const how = signal ? `signal ${signal}` : `exit code ${code}`;
+      const error = slot.fatal ?? { name: 'WorkerExitError', message: `the worker process exited during init (${how})` };
+      this.#onInitFailure(slot, error, false);
+      return;
+    }
+    if (!slot.killReason) {
+      this.#handlers.onLog('WARNING', `node-${this.#options.nodeRank}/process-${slot.rank} exited (${signal ?? code}); starting a new process`);
+    }
+    this.#spawn(slot);
+  }
+
+  #onInitFailure(slot: Slot, error: SerializedError, contract: boolean): void {
+    this.#initFailures++;
+    const where = `node-${this.#options.nodeRank}/process-${slot.rank}`;
+    if (contract || this.#initFailures >= this.#options.maxInitFailures) {
+      const message = contract
+        ? error.message
+        : `init() failed ${this.#initFailures} times on node-${this.#options.nodeRank}; the node stops. Last error: ${error.message}`;
+      this.#state = 'failed';
+      for (const other of this.#slots) void this.#kill(other, 'stopped');
+      this.#handlers.onNodeFailed({ node: this.#options.nodeRank, contract, error, message });
+      return;
+    }
+    this.#handlers.onLog('WARNING', `${where}: init() failed (${this.#initFailures}/${this.#options.maxInitFailures}): ${error.message}; restarting it`);
+    const child = slot.child;
+    slot.killReason = undefined;
+    if (child && child.exitCode === null && child.signalCode === null) {
+      // Let the failed process go, then start a fresh one.
+      slot.child = undefined;
+      child.kill('SIGKILL');
+    }
+    this.#spawn(slot);
+  }
+
+  async #kill(slot: Slot, state: SlotState): Promise<void> {
+    clearTimeout(slot.timer);
+    slot.state = state;
+    const child = slot.child;
+    slot.child = undefined;
+    slot.tasks = [];
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = onceExited(child);
+    child.kill('SIGKILL');
+    await exited;
+  }
+
+  #recordError(slot: Slot, what: string, error: SerializedError): void {
+    const body = error.stack ?? `${error.name}: ${error.message}`;
+    try {
+      appendFileSync(slot.errorLog, `${new Date().toISOString()} ${what}\n${body}\n\n`);
+    } catch {
+      // the error log is best effort; the outcome still carries the error
+    }
+  }
+}
+
+function onceExited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once('exit', () => resolve()));
+}
