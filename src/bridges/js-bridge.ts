@@ -24,13 +24,17 @@ const TYPESCRIPT = new Set(['.ts', '.mts', '.cts']);
  * types itself). CommonJS scripts work too: `module.exports.run` arrives as a named export.
  */
 export async function loadEntryScript(path: string): Promise<EntryScriptModule> {
-  if (TYPESCRIPT.has(extname(path))) {
-    const { register } = await import('tsx/esm/api');
-    register();
-  }
   let loaded: Record<string, unknown>;
   try {
-    loaded = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+    const url = pathToFileURL(path).href;
+    if (TYPESCRIPT.has(extname(path))) {
+      // tsImport, not register(): a .ts file outside a `"type": "module"` package would
+      // otherwise be read as CommonJS and its `export`s lost.
+      const { tsImport } = await import('tsx/esm/api');
+      loaded = (await tsImport(url, import.meta.url)) as Record<string, unknown>;
+    } else {
+      loaded = (await import(url)) as Record<string, unknown>;
+    }
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     throw new EntryScriptContractError(`entry script ${path} failed to load: ${reason}`, { cause: error });

@@ -29,7 +29,7 @@ export function formatJobResult(report: JobResultReport): string {
     ].filter(Boolean);
     lines.push('', `First error (${where.join(', ')}):`);
     lines.push(indent(first.error?.stack ?? (first.error ? `${first.error.name}: ${first.error.message}` : first.message)));
-    if (first.error && first.message !== first.error.message) lines.push(indent(first.message));
+    if (first.error && first.kind !== 'init' && first.message !== first.error.message) lines.push(indent(first.message));
   }
   const items = result.succeededItems + result.failedItems;
   lines.push(

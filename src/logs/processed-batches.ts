@@ -1,9 +1,10 @@
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
-import { stringify } from 'csv-stringify/sync';
 import type { CommittedBatch } from '../store/run-store.js';
 
-const HEADER = ['id', 'tries', 'process', 'start', 'total', 'succeeded', 'failed', 'seconds', 'status', 'error'];
+const HEADER = 'id,tries,process,start,total,succeeded,failed,seconds,status,error\n';
+/** Rows are gathered and written in chunks: one stream write per mini-batch is a hot-path cost. */
+const CHUNK_ROWS = 256;
 
 /**
  * `logs/sys/job_report/processed_mini-batches.csv`: one row per committed mini-batch, written
@@ -11,21 +12,39 @@ const HEADER = ['id', 'tries', 'process', 'start', 'total', 'succeeded', 'failed
  */
 export class ProcessedBatchesReport {
   readonly #stream: WriteStream;
+  #rows: string[] = [];
+  #timer: NodeJS.Timeout | undefined;
 
   constructor(path: string) {
     mkdirSync(dirname(path), { recursive: true });
     this.#stream = createWriteStream(path);
-    this.#stream.write(stringify([HEADER]));
+    this.#stream.write(HEADER);
   }
 
   add(batch: CommittedBatch): void {
     const failed = batch.items - Math.min(batch.items, batch.returned);
-    this.#stream.write(
-      stringify([[batch.id, batch.tries, batch.worker, new Date(batch.startedAt).toISOString(), batch.items, batch.items - failed, failed, (batch.durationMs / 1000).toFixed(3), batch.status, batch.error ?? '']]),
+    this.#rows.push(
+      `${batch.id},${batch.tries},${batch.worker},${new Date(batch.startedAt).toISOString()},${batch.items},${batch.items - failed},${failed},${(batch.durationMs / 1000).toFixed(3)},${batch.status},${csvField(batch.error ?? '')}\n`,
     );
+    if (this.#rows.length >= CHUNK_ROWS) this.#write();
+    else this.#timer ??= setTimeout(() => this.#write(), 500);
+  }
+
+  #write(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#rows.length === 0) return;
+    this.#stream.write(this.#rows.join(''));
+    this.#rows = [];
   }
 
   close(): Promise<void> {
+    this.#write();
     return new Promise((resolve, reject) => this.#stream.end((error?: Error | null) => (error ? reject(error) : resolve())));
   }
+}
+
+/** RFC 4180 quoting, only where needed (worker names and numbers never need it). */
+export function csvField(value: string): string {
+  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }

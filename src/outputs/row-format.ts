@@ -25,6 +25,7 @@ export class RowFormatter {
   }
 
   format(values: readonly unknown[]): string {
+    if (this.#format === 'jsonl') return values.map((value) => `${JSON.stringify(value ?? null)}\n`).join('');
     let out = '';
     let csvRows: unknown[][] = [];
     const flushCsv = () => {
@@ -58,6 +59,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 
 function cell(value: unknown): unknown {
   if (value === null || value === undefined) return '';
+  if (typeof value === 'boolean') return String(value); // csv-stringify would write 1 and ''
   return typeof value === 'object' ? JSON.stringify(value) : value;
 }
 

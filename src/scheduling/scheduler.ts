@@ -87,6 +87,7 @@ export class Scheduler {
   #retries = 0;
   #firstError: RootCauseError | undefined;
   #started = 0;
+  #lastProgressAt = 0;
   #firstTaskTimer: NodeJS.Timeout | undefined;
   #progressTimer: NodeJS.Timeout | undefined;
   #resolve: ((result: SchedulerResult) => void) | undefined;
@@ -242,7 +243,7 @@ export class Scheduler {
     this.#accounting.record(batch.items, outcome.returned, failure !== undefined);
     if (failure) this.#events.onLog?.('WARNING', `mini-batch ${batch.id} failed after ${attempt} ${attempt === 1 ? 'try' : 'tries'} (${failure.kind}): ${failure.message}`);
     this.#events.onCommitted?.(committed);
-    this.#events.onProgress?.(this.snapshot());
+    this.#reportProgress();
     const allScheduled = this.#exhausted && this.#buffer.length === 0;
     const breach = this.#accounting.check(allScheduled ? this.#produced : undefined);
     if (breach) {
@@ -250,6 +251,15 @@ export class Scheduler {
       return;
     }
     this.#pump();
+  }
+
+  /** Progress listeners get a snapshot at most every 100 ms: building one is not free. */
+  #reportProgress(): void {
+    if (!this.#events.onProgress) return;
+    const now = performance.now();
+    if (now - this.#lastProgressAt < 100) return;
+    this.#lastProgressAt = now;
+    this.#events.onProgress(this.snapshot());
   }
 
   #onFatal(failure: NodeFailure): void {

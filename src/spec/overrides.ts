@@ -29,6 +29,7 @@ export function applyOverrides(source: YamlSource, assignments: readonly string[
     }
     try {
       source.document.setIn(path, source.document.createNode(value));
+      source.markOverride(path, assignment);
     } catch (error) {
       throw new InvalidInputError('E_USAGE', `--set ${assignment}: cannot set that path: ${(error as Error).message}`);
     }

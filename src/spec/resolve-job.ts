@@ -202,7 +202,7 @@ export function resolveParallelJob(source: YamlSource, jobFile: string, options:
   }
 
   // Engine arguments come from program_arguments; typed YAML fields win over them.
-  const rawArguments = splitProgramArguments(job.task.program_arguments);
+  const rawArguments = splitProgramArguments(tightenExpressions(job.task.program_arguments));
   const programArguments: string[] = [];
   for (const token of rawArguments) {
     const bound = bindExpressions(token, scope);
@@ -263,7 +263,7 @@ export function resolveParallelJob(source: YamlSource, jobFile: string, options:
       const expression = soleExpression(job.task.append_row_to);
       const output = expression?.startsWith('outputs.') ? outputs[expression.slice('outputs.'.length)] : undefined;
       const target = output ? output.path : fromJobDir(bound.value);
-      const isFolder = output ? output.type !== 'uri_file' : target.endsWith('/') || statIfExists(target)?.isDirectory() === true;
+      const isFolder = output ? output.type !== 'uri_file' : /[\\/]$/.test(bound.value) || statIfExists(target)?.isDirectory() === true;
       const path = isFolder ? join(target, JOB_DEFAULTS.appendRowFileName) : target;
       const format = job.append_row_format ?? formatFromExtension(path);
       const header = job.append_row_dataframe_header ?? fromArgs.append_row_dataframe_header ?? JOB_DEFAULTS.appendRowDataframeHeader;
@@ -322,6 +322,15 @@ export function resolveParallelJob(source: YamlSource, jobFile: string, options:
     warnings,
     options: job,
   };
+}
+
+/**
+ * `${{ inputs.x }}` → `${{inputs.x}}`, so splitting program_arguments on white space keeps each
+ * expression in one argument; binding happens after the split, so bound paths may hold spaces.
+ */
+function tightenExpressions<T>(value: T): T {
+  if (typeof value !== 'string') return value;
+  return value.replace(/\$\{\{\s*([^}]*?)\s*\}\}/g, (_, expression: string) => `\${{${expression}}}`) as T;
 }
 
 function formatFromExtension(path: string): ResolvedAppendRow['format'] {

@@ -46,7 +46,7 @@ export function formatIssues(
     let message = issue.message;
     if (input === undefined && issue.code === 'invalid_type') {
       message = `required field is missing (${message})`;
-    } else if (message.startsWith('expected') && input !== undefined) {
+    } else if (message.startsWith('expected') && input !== undefined && !message.includes(', got ')) {
       message = `${message}, got ${describeValue(input)}`;
     }
     lines.push(`${source.locate(path)}: ${dottedPath(path)}: ${message}`);

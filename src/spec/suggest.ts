@@ -17,7 +17,7 @@ export function editDistance(a: string, b: string): number {
  * The candidate closest to `name`, if it is close enough to be a plausible typo:
  * at most a third of the name's length in edits (at least 1, at most 3), or a prefix.
  */
-export function closestName(name: string, candidates: Iterable<string>): string | undefined {
+export function closestName(name: string, candidates: readonly string[]): string | undefined {
   const lowered = name.toLowerCase();
   let best: string | undefined;
   let bestDistance = Infinity;
@@ -31,7 +31,10 @@ export function closestName(name: string, candidates: Iterable<string>): string 
   if (best === undefined) return undefined;
   const allowed = Math.min(3, Math.max(1, Math.floor(name.length / 3)));
   if (bestDistance <= allowed) return best;
-  const lowerBest = best.toLowerCase();
-  if (lowered.length >= 4 && (lowerBest.startsWith(lowered) || lowered.startsWith(lowerBest))) return best;
+  if (lowered.length < 4) return undefined;
+  for (const candidate of candidates) {
+    const lowerCandidate = candidate.toLowerCase();
+    if (lowerCandidate.startsWith(lowered) || lowered.startsWith(lowerCandidate)) return candidate;
+  }
   return undefined;
 }

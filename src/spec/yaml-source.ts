@@ -12,6 +12,7 @@ export class YamlSource {
   readonly file: string;
   readonly document: Document;
   readonly #lines: LineCounter;
+  readonly #overrides: { path: FieldPath; assignment: string }[] = [];
 
   private constructor(file: string, document: Document, lines: LineCounter) {
     this.file = file;
@@ -35,8 +36,8 @@ export class YamlSource {
     const document = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
     const first = document.errors[0];
     if (first) {
-      const at = first.linePos?.[0];
-      const where = at ? `${displayName}:${at.line}:${at.col}` : displayName;
+      const at = first.linePos?.[0] ?? lines.linePos(first.pos[0]);
+      const where = `${displayName}:${at.line}:${at.col}`;
       const reason = first.message.split('\n')[0] ?? first.message;
       throw new InvalidInputError('E_YAML_SYNTAX', `${where}: malformed YAML: ${reason}`);
     }
@@ -47,8 +48,19 @@ export class YamlSource {
     return this.document.toJS();
   }
 
+  /** Remembers that `path` was set by `--set`, so errors under it point there, not at the file. */
+  markOverride(path: FieldPath, assignment: string): void {
+    this.#overrides.push({ path, assignment });
+  }
+
   /** `file:line:col` of the field at `path` (its key when it has one), or of its nearest parent. */
   locate(path: FieldPath): string {
+    for (let i = this.#overrides.length - 1; i >= 0; i--) {
+      const override = this.#overrides[i];
+      if (override && override.path.length <= path.length && override.path.every((part, index) => String(part) === String(path[index]))) {
+        return `--set ${override.assignment}`;
+      }
+    }
     const offset = this.#offsetOf(path);
     if (offset === undefined) return this.file;
     const { line, col } = this.#lines.linePos(offset);

@@ -63,12 +63,22 @@ export class AppendOnlyLog<T> {
     this.#pending.push(`${crc32(json).toString(16).padStart(8, '0')}\t${json}\n`);
   }
 
-  /** Writes and fsyncs everything appended so far. Concurrent calls share one write. */
-  async flush(): Promise<void> {
+  /** Records appended and not yet flushed. */
+  get pendingCount(): number {
+    return this.#pending.length;
+  }
+
+  /**
+   * Writes and fsyncs the first `count` pending records (all by default); flushes run one
+   * after the other. A caller that must not publish records appended after some point (the
+   * run store: not before their rows are on disk) passes the count it saw at that point.
+   */
+  async flush(count = Number.POSITIVE_INFINITY): Promise<void> {
     while (this.#flushing) await this.#flushing;
-    if (this.#pending.length === 0) return;
-    const chunk = Buffer.from(this.#pending.join(''), 'utf8');
-    this.#pending = [];
+    const take = Math.min(count, this.#pending.length);
+    if (take === 0) return;
+    const chunk = Buffer.from(this.#pending.slice(0, take).join(''), 'utf8');
+    this.#pending = this.#pending.slice(take);
     const position = this.#position;
     this.#position += chunk.length;
     this.#flushing = (async () => {

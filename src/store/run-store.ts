@@ -60,6 +60,8 @@ export class RunStore {
   #committed = new Uint8Array(1024);
   #flushTimer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> | undefined;
+  /** A background flush that failed: reported by the next flush() or close(). */
+  #flushError: unknown;
   readonly #flushIntervalMs: number;
 
   private constructor(dir: string, journal: AppendOnlyLog<StoreRecord>, spoolFd: number, flushIntervalMs: number) {
@@ -127,7 +129,8 @@ export class RunStore {
   async flush(): Promise<void> {
     clearTimeout(this.#flushTimer);
     this.#flushTimer = undefined;
-    while (this.#flushing) await this.#flushing;
+    if (this.#flushError) throw this.#flushError;
+    while (this.#flushing) await this.#flushing.catch(() => {});
     this.#flushing = this.#flushOnce();
     try {
       await this.#flushing;
@@ -137,6 +140,9 @@ export class RunStore {
   }
 
   async #flushOnce(): Promise<void> {
+    // Only the journal records whose rows are in this spool write may be published now;
+    // commits arriving while it is written wait for the next flush.
+    const journalRecords = this.#journal.pendingCount;
     if (this.#spoolPending.length > 0) {
       const chunk = this.#spoolPending.length === 1 ? (this.#spoolPending[0] as Buffer) : Buffer.concat(this.#spoolPending, this.#spoolPendingBytes);
       const position = this.#spoolFlushedLength;
@@ -150,7 +156,7 @@ export class RunStore {
       await fsyncAsync(this.#spoolFd);
       this.#spoolFlushedLength = position + chunk.length;
     }
-    await this.#journal.flush();
+    await this.#journal.flush(journalRecords);
   }
 
   /** Atomically replaces `summary.json`: readers never see a half-written summary. */
@@ -169,7 +175,9 @@ export class RunStore {
   #scheduleFlush(): void {
     this.#flushTimer ??= setTimeout(() => {
       this.#flushTimer = undefined;
-      void this.flush();
+      this.flush().catch((error: unknown) => {
+        this.#flushError ??= error;
+      });
     }, this.#flushIntervalMs);
   }
 

@@ -4,7 +4,7 @@ import type { LoggingLevel } from '../spec/resolve-job.js';
 
 /*
  * The only messages that cross between the controller and a worker process: string-tagged
- * unions, sent over Node's IPC channel with structured-clone ("advanced") serialization.
+ * unions, sent over Node's IPC channel as JSON.
  * The Python bridge (later) speaks the same messages as JSON lines.
  */
 

@@ -78,13 +78,15 @@ export interface WorkerPoolOptions {
 
 /** The file that runs inside each worker process (the .ts source under tsx, the .js build otherwise). */
 const WORKER_MAIN = fileURLToPath(new URL(`./worker-main${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
-const WORKER_EXEC_ARGV = import.meta.url.endsWith('.ts') ? ['--import', 'tsx'] : [];
+// Resolved here, not by name: the worker's cwd is the job's code folder, where `tsx` is not found.
+const WORKER_EXEC_ARGV = import.meta.url.endsWith('.ts') ? ['--import', import.meta.resolve('tsx')] : [];
 
 /**
- * Slot lifecycle: spawning → ready → (exit) → spawning … → stopped.
+ * Slot lifecycle: spawning → ready → restarting (killed on purpose) → spawning … → stopped.
  * `stopping` means a graceful shutdown was asked; `stopped` means killed or shut down.
+ * Only a `ready` slot takes tasks.
  */
-type SlotState = 'spawning' | 'ready' | 'stopping' | 'stopped';
+type SlotState = 'spawning' | 'ready' | 'restarting' | 'stopping' | 'stopped';
 
 interface HeldTask {
   task: AttemptTask;
@@ -116,6 +118,8 @@ export class WorkerPool {
   readonly #options: WorkerPoolOptions;
   readonly #handlers: WorkerPoolHandlers;
   readonly #slots: Slot[] = [];
+  /** Every child not yet exited, whatever its slot thinks: nothing may outlive the pool. */
+  readonly #children = new Set<ChildProcess>();
   #initFailures = 0;
   #state: 'created' | 'running' | 'closing' | 'closed' | 'failed' = 'created';
 
@@ -172,7 +176,18 @@ export class WorkerPool {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
     await Promise.all(this.#slots.map((slot) => this.#kill(slot, 'stopped')));
+    await this.#killStragglers();
     this.#closeFiles();
+  }
+
+  async #killStragglers(): Promise<void> {
+    await Promise.all(
+      [...this.#children].map((child) => {
+        const exited = onceExited(child);
+        child.kill('SIGKILL');
+        return exited;
+      }),
+    );
   }
 
   /** Graceful: ask each idle process to run shutdown(), then kill what is left after the grace. */
@@ -193,6 +208,7 @@ export class WorkerPool {
       }),
     );
     this.#state = 'closed';
+    await this.#killStragglers();
     this.#closeFiles();
   }
 
@@ -223,10 +239,13 @@ export class WorkerPool {
       cwd: this.#options.cwd,
       env,
       execArgv: WORKER_EXEC_ARGV,
-      serialization: 'advanced',
+      // JSON is cheaper than structured clone for these small messages (rows travel as one string).
+      serialization: 'json',
       stdio: ['ignore', slot.stdoutFd, slot.stderrFd, 'ipc'],
     });
     slot.child = child;
+    this.#children.add(child);
+    child.once('exit', () => this.#children.delete(child));
     slot.state = 'spawning';
     slot.killReason = undefined;
     slot.fatal = undefined;
@@ -265,24 +284,26 @@ export class WorkerPool {
       case 'failed': {
         const head = slot.tasks[0];
         if (!head || head.task.batch.id !== message.id || head.task.attempt !== message.attempt) return;
+        const startedAt = performance.timeOrigin + slot.headStartedAt;
+        const worker = this.#identity(slot);
         this.#finishHead(slot);
         const failure =
           message.t === 'failed'
             ? { kind: message.reason, message: message.error.message, error: message.error }
             : undefined;
         if (failure?.error) this.#recordError(slot, `mini-batch ${message.id} try ${message.attempt} failed (${failure.kind})`, failure.error);
+        // A run that outlived its timeout leaves a process we no longer trust: replace it.
+        if (failure?.kind === 'timeout') this.#replace(slot, 'replaced');
         this.#handlers.onOutcome({
           task: head.task,
-          worker: this.#identity(slot),
+          worker,
           returned: message.t === 'done' ? message.returned : 0,
           rows: message.t === 'done' ? message.rows : '',
           failure,
-          startedAt: performance.timeOrigin + slot.headStartedAt,
+          startedAt,
           durationMs: message.runMs,
         });
-        // A run that outlived its timeout leaves a process we no longer trust: replace it.
-        if (failure?.kind === 'timeout') this.#replace(slot, 'replaced');
-        else this.#handlers.onCapacity();
+        if (failure?.kind !== 'timeout') this.#handlers.onCapacity();
         break;
       }
       case 'fatal':
@@ -316,6 +337,7 @@ export class WorkerPool {
     if (!head) return;
     this.#handlers.onLog('INFO', `mini-batch ${head.task.batch.id} try ${head.task.attempt}: run() exceeded ${this.#options.timeoutMs / 1000}s; killing node-${this.#options.nodeRank}/process-${slot.rank}`);
     slot.killReason = 'timeout';
+    slot.state = 'restarting'; // nothing more is dispatched to a process being killed
     slot.child?.kill('SIGKILL');
   }
 
@@ -325,6 +347,7 @@ export class WorkerPool {
     const queued = slot.tasks.map((held) => held.task);
     slot.tasks = [];
     slot.killReason = reason;
+    slot.state = 'restarting';
     slot.child?.kill('SIGKILL');
     if (queued.length > 0) this.#handlers.onReturned(queued);
   }
@@ -333,6 +356,9 @@ export class WorkerPool {
     clearTimeout(slot.timer);
     slot.timer = undefined;
     const wasSpawning = slot.state === 'spawning';
+    const identity = this.#identity(slot);
+    const killReason = slot.killReason;
+    const fatal = slot.fatal;
     const held = slot.tasks;
     slot.tasks = [];
     slot.child = undefined;
@@ -340,39 +366,31 @@ export class WorkerPool {
       slot.state = 'stopped';
       return;
     }
-    const head = held[0];
-    const rest = held.slice(1).map((item) => item.task);
-    if (head) {
-      const timedOut = slot.killReason === 'timeout';
-      const how = signal ? `signal ${signal}` : `exit code ${code}`;
-      const message = timedOut
-        ? `run() exceeded the timeout of ${this.#options.timeoutMs / 1000}s; the process was killed`
-        : slot.fatal
-          ? `the worker process died (${how}) after an uncaught error: ${slot.fatal.message}`
-          : `the worker process died during run() (${how})`;
-      const error = slot.fatal ?? { name: timedOut ? 'TimeoutError' : 'WorkerExitError', message };
-      this.#recordError(slot, `mini-batch ${head.task.batch.id} try ${head.task.attempt} failed (${timedOut ? 'timeout' : 'crash'})`, error);
-      this.#handlers.onOutcome({
-        task: head.task,
-        worker: this.#identity(slot),
-        returned: 0,
-        rows: '',
-        failure: { kind: timedOut ? 'timeout' : 'crash', message, error },
-        startedAt: performance.timeOrigin + slot.headStartedAt,
-        durationMs: performance.now() - slot.headStartedAt,
-      });
-    }
-    if (rest.length > 0) this.#handlers.onReturned(rest);
-    if (wasSpawning && !slot.killReason) {
-      const how = signal ? `signal ${signal}` : `exit code ${code}`;
-      const error = slot.fatal ?? { name: 'WorkerExitError', message: `the worker process exited during init (${how})` };
+    const how = signal ? `signal ${signal}` : `exit code ${code}`;
+    if (wasSpawning && !killReason) {
+      const error = fatal ?? { name: 'WorkerExitError', message: `the worker process exited during init (${how})` };
       this.#onInitFailure(slot, error, false);
       return;
     }
-    if (!slot.killReason) {
-      this.#handlers.onLog('WARNING', `node-${this.#options.nodeRank}/process-${slot.rank} exited (${signal ?? code}); starting a new process`);
-    }
+    if (!killReason) this.#handlers.onLog('WARNING', `node-${this.#options.nodeRank}/process-${slot.rank} exited (${how}); starting a new process`);
+    const died = { worker: identity, startedAt: performance.timeOrigin + slot.headStartedAt, durationMs: performance.now() - slot.headStartedAt };
+    // Replace the process first, so that whatever the handlers do next (dispatch, close)
+    // sees a consistent slot.
     this.#spawn(slot);
+    const head = held[0];
+    if (head) {
+      const timedOut = killReason === 'timeout';
+      const message = timedOut
+        ? `run() exceeded the timeout of ${this.#options.timeoutMs / 1000}s; the process was killed`
+        : fatal
+          ? `the worker process died (${how}) after an uncaught error: ${fatal.message}`
+          : `the worker process died during run() (${how})`;
+      const error = fatal ?? { name: timedOut ? 'TimeoutError' : 'WorkerExitError', message };
+      this.#recordError(slot, `mini-batch ${head.task.batch.id} try ${head.task.attempt} failed (${timedOut ? 'timeout' : 'crash'})`, error);
+      this.#handlers.onOutcome({ task: head.task, ...died, returned: 0, rows: '', failure: { kind: timedOut ? 'timeout' : 'crash', message, error } });
+    }
+    const rest = held.slice(1).map((item) => item.task);
+    if (rest.length > 0) this.#handlers.onReturned(rest);
   }
 
   #onInitFailure(slot: Slot, error: SerializedError, contract: boolean): void {

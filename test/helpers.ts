@@ -1,0 +1,112 @@
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+
+export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const CLI = join(REPO, 'bin', 'minibatch.js');
+export const FIXTURE_SCRIPTS = join(REPO, 'test', 'fixtures', 'scripts');
+
+export function tempDir(prefix = 'mb-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** Writes `count` small files `data/f-0000.txt`… with their index as content; returns the folder. */
+export function makeInputFolder(dir: string, count: number, name = (i: number) => `f-${String(i).padStart(4, '0')}.txt`): string {
+  const folder = join(dir, 'data');
+  mkdirSync(folder, { recursive: true });
+  for (let i = 0; i < count; i++) {
+    const file = join(folder, name(i));
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, `${i}\n`);
+  }
+  return folder;
+}
+
+export interface JobSpec {
+  script: string;
+  files?: number;
+  size?: number | string;
+  processes?: number;
+  programArguments?: string;
+  appendRow?: string | false;
+  extra?: Record<string, unknown>;
+  retry?: { max_retries?: number; timeout?: number };
+}
+
+/**
+ * A job folder: input files, the fixture script copied into `src/`, and `job.yml` written
+ * from `spec` (append_row to `out/result.txt` by default).
+ */
+export function makeJob(spec: JobSpec): { dir: string; jobFile: string; output: string; home: string } {
+  const dir = tempDir();
+  makeInputFolder(dir, spec.files ?? 6);
+  mkdirSync(join(dir, 'src'), { recursive: true });
+  writeFileSync(join(dir, 'src', spec.script), readFileSync(join(FIXTURE_SCRIPTS, spec.script)));
+  const appendRow = spec.appendRow === undefined ? 'result.txt' : spec.appendRow;
+  const job: Record<string, unknown> = {
+    type: 'parallel',
+    inputs: { data: { type: 'uri_folder', path: './data' } },
+    outputs: appendRow ? { result: { type: 'uri_file', path: `./out/${appendRow}` } } : undefined,
+    input_data: '${{inputs.data}}',
+    mini_batch_size: String(spec.size ?? 2),
+    max_concurrency_per_instance: spec.processes ?? 2,
+    resource_monitor_interval: 0,
+    retry_settings: { max_retries: 2, timeout: 30, ...spec.retry },
+    task: {
+      code: './src',
+      entry_script: spec.script,
+      program_arguments: `--state_dir ${join(dir, 'state')} ${spec.programArguments ?? ''}`.trim(),
+      ...(appendRow ? { append_row_to: '${{outputs.result}}' } : {}),
+    },
+    ...spec.extra,
+  };
+  if (!appendRow) delete job.outputs;
+  mkdirSync(join(dir, 'state'), { recursive: true });
+  const jobFile = join(dir, 'job.yml');
+  writeFileSync(jobFile, stringify(job));
+  return { dir, jobFile, output: join(dir, 'out', appendRow || 'none'), home: join(dir, 'home') };
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function runCli(args: string[], options: { cwd?: string; env?: Record<string, string>; home?: string } = {}): Promise<CliResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd: options.cwd ?? REPO,
+      env: { ...process.env, MINIBATCH_HOME: options.home ?? join(tempDir(), 'home'), ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => resolvePromise({ code, stdout, stderr }));
+  });
+}
+
+/** The only run directory under a minibatch home. */
+export function onlyRunDir(home: string): string {
+  const runs = join(home, 'runs');
+  const entries = existsSync(runs) ? readdirSync(runs) : [];
+  if (entries.length !== 1) throw new Error(`expected one run under ${runs}, found ${entries.length}`);
+  return join(runs, entries[0] ?? '');
+}
+
+export function readLines(path: string): string[] {
+  const text = readFileSync(path, 'utf8');
+  return text.length === 0 ? [] : text.replace(/\n$/, '').split('\n');
+}
+
+/** Count of lines in a file that match a pattern (e.g. init calls recorded by a fixture). */
+export function countMatching(path: string, pattern: RegExp): number {
+  if (!existsSync(path)) return 0;
+  return readLines(path).filter((line) => pattern.test(line)).length;
+}
