@@ -33,16 +33,11 @@ export interface TaskMessage {
 
 export type ControllerMessage =
   | { t: 'init'; setup: WorkerSetup }
-  | { t: 'run'; task: TaskMessage }
+  /** Tasks to run in order; several per message, so dispatch costs one IPC write per burst. */
+  | { t: 'run'; tasks: TaskMessage[] }
   | { t: 'shutdown' };
 
-/** Why an attempt failed, as the worker saw it. */
-export type WorkerFailureReason = 'error' | 'bad-return' | 'timeout';
-
-export type WorkerMessage =
-  | { t: 'ready' }
-  /** `contract`: the script cannot work at all (missing, syntax error, no run export): not retried. */
-  | { t: 'init-failed'; error: SerializedError; contract: boolean }
+export type TaskResult =
   | {
       t: 'done';
       id: number;
@@ -53,7 +48,17 @@ export type WorkerMessage =
       rows: string;
       runMs: number;
     }
-  | { t: 'failed'; id: number; attempt: number; reason: WorkerFailureReason; error: SerializedError; runMs: number }
+  | { t: 'failed'; id: number; attempt: number; reason: WorkerFailureReason; error: SerializedError; runMs: number };
+
+/** Why an attempt failed, as the worker saw it. */
+export type WorkerFailureReason = 'error' | 'bad-return' | 'timeout';
+
+export type WorkerMessage =
+  | { t: 'ready' }
+  /** `contract`: the script cannot work at all (missing, syntax error, no run export): not retried. */
+  | { t: 'init-failed'; error: SerializedError; contract: boolean }
+  /** Finished tasks, in order; batched while the worker has more queued work. */
+  | { t: 'results'; results: TaskResult[] }
   /** An error that escaped the script (uncaught exception): the process exits right after. */
   | { t: 'fatal'; error: SerializedError }
   | { t: 'shutdown-done'; error?: SerializedError };

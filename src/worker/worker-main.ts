@@ -6,7 +6,7 @@
 import { serializeError } from '../errors.js';
 import { createBaseContext, type EntryScriptContext } from '../bridges/entry-script-context.js';
 import { EntryScriptContractError, loadEntryScript, serializeReturnedRows, type EntryScriptModule } from '../bridges/js-bridge.js';
-import type { ControllerMessage, TaskMessage, WorkerMessage, WorkerSetup } from './protocol.js';
+import type { ControllerMessage, TaskMessage, TaskResult, WorkerMessage, WorkerSetup } from './protocol.js';
 
 let setup: WorkerSetup | undefined;
 let script: EntryScriptModule | undefined;
@@ -20,6 +20,7 @@ function send(message: WorkerMessage): void {
 }
 
 process.on('uncaughtException', (error) => {
+  flushOutbox(); // finished work is reported before the process dies
   send({ t: 'fatal', error: serializeError(error) });
   process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`, () => process.exit(70));
 });
@@ -35,7 +36,7 @@ process.on('message', (message: ControllerMessage) => {
       void initialise(message.setup);
       break;
     case 'run':
-      queue.push(message.task);
+      queue.push(...message.tasks);
       if (!running) void drain();
       break;
     case 'shutdown':
@@ -62,9 +63,30 @@ async function initialise(received: WorkerSetup): Promise<void> {
   send({ t: 'ready' });
 }
 
+/*
+ * Results are sent in batches while more work is queued (one IPC write for many trivial
+ * mini-batches), but never held back long: a slow run() is reported as soon as it ends.
+ */
+const outbox: TaskResult[] = [];
+let lastFlush = performance.now();
+const MAX_BATCH = 64;
+const MAX_HOLD_MS = 2;
+
+function deliver(result: TaskResult): void {
+  outbox.push(result);
+  if (queue.length === 0 || outbox.length >= MAX_BATCH || performance.now() - lastFlush > MAX_HOLD_MS) flushOutbox();
+}
+
+function flushOutbox(): void {
+  if (outbox.length === 0) return;
+  send({ t: 'results', results: outbox.splice(0) });
+  lastFlush = performance.now();
+}
+
 async function drain(): Promise<void> {
   running = true;
   for (let task = queue.shift(); task; task = queue.shift()) await runOne(task);
+  flushOutbox();
   running = false;
 }
 
@@ -78,18 +100,18 @@ async function runOne(task: TaskMessage): Promise<void> {
     const returned = await script.run(task.descriptor.files, ctx);
     const runMs = performance.now() - started;
     if (abort.signal.aborted) {
-      send({ t: 'failed', id: task.id, attempt: task.attempt, reason: 'timeout', error: serializeError(abort.signal.reason), runMs });
+      deliver({ t: 'failed', id: task.id, attempt: task.attempt, reason: 'timeout', error: serializeError(abort.signal.reason), runMs });
       return;
     }
     const serialized = serializeReturnedRows(returned);
     if (typeof serialized === 'string') {
-      send({ t: 'failed', id: task.id, attempt: task.attempt, reason: 'bad-return', error: { name: 'TypeError', message: serialized }, runMs });
+      deliver({ t: 'failed', id: task.id, attempt: task.attempt, reason: 'bad-return', error: { name: 'TypeError', message: serialized }, runMs });
     } else {
-      send({ t: 'done', id: task.id, attempt: task.attempt, returned: serialized.count, rows: serialized.rows, runMs });
+      deliver({ t: 'done', id: task.id, attempt: task.attempt, returned: serialized.count, rows: serialized.rows, runMs });
     }
   } catch (error) {
     const reason = abort.signal.aborted ? 'timeout' : 'error';
-    send({ t: 'failed', id: task.id, attempt: task.attempt, reason, error: serializeError(error), runMs: performance.now() - started });
+    deliver({ t: 'failed', id: task.id, attempt: task.attempt, reason, error: serializeError(error), runMs: performance.now() - started });
   } finally {
     clearTimeout(timer);
   }

@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { MiniBatch } from '../data/descriptors.js';
 import { IllegalStateError, type SerializedError } from '../errors.js';
-import type { ControllerMessage, WorkerMessage, WorkerSetup } from './protocol.js';
+import type { ControllerMessage, TaskMessage, TaskResult, WorkerMessage, WorkerSetup } from './protocol.js';
 
 /** One try of one mini-batch, as handed to a worker. */
 export interface AttemptTask {
@@ -101,6 +101,8 @@ class Slot {
   /** Why the controller killed the current child, so its exit is read right. */
   killReason: 'timeout' | 'replaced' | undefined;
   fatal: SerializedError | undefined;
+  /** Tasks dispatched in this tick, sent together in one message at its end. */
+  outgoing: TaskMessage[] = [];
   constructor(
     readonly rank: number,
     readonly stdoutFd: number,
@@ -121,6 +123,8 @@ export class WorkerPool {
   /** Every child not yet exited, whatever its slot thinks: nothing may outlive the pool. */
   readonly #children = new Set<ChildProcess>();
   #initFailures = 0;
+  /** Moving average of run() time, to size how many tasks each process holds. */
+  #averageRunMs: number | undefined;
   #state: 'created' | 'running' | 'closing' | 'closed' | 'failed' = 'created';
 
   constructor(options: WorkerPoolOptions, handlers: WorkerPoolHandlers) {
@@ -154,7 +158,7 @@ export class WorkerPool {
     if (this.#state !== 'running') return 0;
     let free = 0;
     for (const slot of this.#slots) {
-      if (slot.state === 'ready') free += Math.max(0, this.#options.tasksPerProcess - slot.tasks.length);
+      if (slot.state === 'ready') free += Math.max(0, this.#depth() - slot.tasks.length);
     }
     return free;
   }
@@ -162,13 +166,33 @@ export class WorkerPool {
   dispatch(task: AttemptTask): void {
     let best: Slot | undefined;
     for (const slot of this.#slots) {
-      if (slot.state !== 'ready' || slot.tasks.length >= this.#options.tasksPerProcess) continue;
+      if (slot.state !== 'ready' || slot.tasks.length >= this.#depth()) continue;
       if (!best || slot.tasks.length < best.tasks.length) best = slot;
     }
     if (!best || this.#state !== 'running') throw new IllegalStateError('WorkerPool.dispatch() with no free process');
     best.tasks.push({ task });
     if (best.tasks.length === 1) this.#startHead(best);
-    this.#send(best, { t: 'run', task: { id: task.batch.id, attempt: task.attempt, items: task.batch.items, descriptor: task.batch.descriptor } });
+    if (best.outgoing.length === 0) {
+      const slot = best;
+      const child = slot.child;
+      queueMicrotask(() => {
+        const tasks = slot.outgoing;
+        slot.outgoing = [];
+        if (slot.child === child) this.#send(slot, { t: 'run', tasks });
+      });
+    }
+    best.outgoing.push({ id: task.batch.id, attempt: task.attempt, items: task.batch.items, descriptor: task.batch.descriptor });
+  }
+
+  /**
+   * Tasks each process holds (1 running, the rest queued in the worker). Quick mini-batches
+   * need a deep queue or the worker waits on IPC between them; slow ones need a shallow one,
+   * or the last mini-batches queue behind a busy worker while another is idle.
+   */
+  #depth(): number {
+    const base = this.#options.tasksPerProcess;
+    if (this.#averageRunMs === undefined) return base;
+    return Math.max(base, Math.min(32, Math.round(10 / Math.max(this.#averageRunMs, 0.05))));
   }
 
   /** Stop now: kill every process; in-flight attempts get no outcome (the caller is aborting). */
@@ -280,32 +304,13 @@ export class WorkerPool {
         this.#recordError(slot, 'init() failed', message.error);
         this.#onInitFailure(slot, message.error, message.contract);
         break;
-      case 'done':
-      case 'failed': {
-        const head = slot.tasks[0];
-        if (!head || head.task.batch.id !== message.id || head.task.attempt !== message.attempt) return;
-        const startedAt = performance.timeOrigin + slot.headStartedAt;
-        const worker = this.#identity(slot);
-        this.#finishHead(slot);
-        const failure =
-          message.t === 'failed'
-            ? { kind: message.reason, message: message.error.message, error: message.error }
-            : undefined;
-        if (failure?.error) this.#recordError(slot, `mini-batch ${message.id} try ${message.attempt} failed (${failure.kind})`, failure.error);
-        // A run that outlived its timeout leaves a process we no longer trust: replace it.
-        if (failure?.kind === 'timeout') this.#replace(slot, 'replaced');
-        this.#handlers.onOutcome({
-          task: head.task,
-          worker,
-          returned: message.t === 'done' ? message.returned : 0,
-          rows: message.t === 'done' ? message.rows : '',
-          failure,
-          startedAt,
-          durationMs: message.runMs,
-        });
-        if (failure?.kind !== 'timeout') this.#handlers.onCapacity();
+      case 'results':
+        for (const result of message.results) {
+          if (slot.killReason) break; // replaced mid-batch: the rest were handed back already
+          this.#onResult(slot, result);
+        }
+        this.#handlers.onCapacity();
         break;
-      }
       case 'fatal':
         slot.fatal = message.error;
         break;
@@ -316,6 +321,28 @@ export class WorkerPool {
         }
         break;
     }
+  }
+
+  #onResult(slot: Slot, result: TaskResult): void {
+    const head = slot.tasks[0];
+    if (!head || head.task.batch.id !== result.id || head.task.attempt !== result.attempt) return;
+    const startedAt = performance.timeOrigin + slot.headStartedAt;
+    const worker = this.#identity(slot);
+    this.#finishHead(slot);
+    this.#averageRunMs = this.#averageRunMs === undefined ? result.runMs : this.#averageRunMs * 0.9 + result.runMs * 0.1;
+    const failure = result.t === 'failed' ? { kind: result.reason, message: result.error.message, error: result.error } : undefined;
+    if (failure) this.#recordError(slot, `mini-batch ${result.id} try ${result.attempt} failed (${failure.kind})`, failure.error);
+    // A run that outlived its timeout leaves a process we no longer trust: replace it.
+    if (failure?.kind === 'timeout') this.#replace(slot, 'replaced');
+    this.#handlers.onOutcome({
+      task: head.task,
+      worker,
+      returned: result.t === 'done' ? result.returned : 0,
+      rows: result.t === 'done' ? result.rows : '',
+      failure,
+      startedAt,
+      durationMs: result.runMs,
+    });
   }
 
   #startHead(slot: Slot): void {
@@ -346,6 +373,7 @@ export class WorkerPool {
     clearTimeout(slot.timer);
     const queued = slot.tasks.map((held) => held.task);
     slot.tasks = [];
+    slot.outgoing = [];
     slot.killReason = reason;
     slot.state = 'restarting';
     slot.child?.kill('SIGKILL');
