@@ -1,5 +1,4 @@
-import { opendir, realpath, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readdir, realpath, stat } from 'node:fs/promises';
 
 /**
  * Every file under `root`, recursively, in a deterministic order (entries sorted by name at
@@ -12,16 +11,13 @@ export async function* listFiles(root: string): AsyncGenerator<string> {
 }
 
 async function* walk(folder: string, visited: Set<string>): AsyncGenerator<string> {
-  const names: { name: string; isDirectory: boolean; isLink: boolean }[] = [];
-  const directory = await opendir(folder);
-  for await (const entry of directory) {
-    if (entry.name.startsWith('.')) continue;
-    names.push({ name: entry.name, isDirectory: entry.isDirectory(), isLink: entry.isSymbolicLink() });
-  }
-  names.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  for (const entry of names) {
-    const path = join(folder, entry.name);
-    if (entry.isLink) {
+  // One folder's entries are read at once: they must all be known to be sorted anyway.
+  const entries = (await readdir(folder, { withFileTypes: true })).filter((entry) => !entry.name.startsWith('.'));
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const prefix = folder.endsWith('/') ? folder : `${folder}/`;
+  for (const entry of entries) {
+    const path = prefix + entry.name;
+    if (entry.isSymbolicLink()) {
       const target = await stat(path).catch(() => undefined);
       if (!target) continue; // dangling link: nothing to read
       if (target.isDirectory()) {
@@ -30,7 +26,7 @@ async function* walk(folder: string, visited: Set<string>): AsyncGenerator<strin
         visited.add(real);
         yield* walk(path, visited);
       } else if (target.isFile()) yield path;
-    } else if (entry.isDirectory) {
+    } else if (entry.isDirectory()) {
       yield* walk(path, visited);
     } else {
       yield path;

@@ -42,6 +42,7 @@ export class LocalBackend implements QueueBackend {
       outputs: Object.fromEntries(Object.values(job.outputs).map((output) => [output.name, output.path])),
       loggingLevel: job.loggingLevel,
       timeoutMs: job.timeoutMs,
+      overheadTimeoutMs: job.overheadTimeoutMs,
     };
     const gpus = this.#options.gpus ?? [];
     for (let node = 0; node < job.instanceCount; node++) {

@@ -7,6 +7,8 @@ import { AppendOnlyLog } from './run-journal.js';
 const writeAsync = promisify(write);
 const fsyncAsync = promisify(fsync);
 
+const READ_WINDOW_BYTES = 4 << 20;
+
 export type BatchStatus = 'succeeded' | 'failed';
 
 /** The final state of one mini-batch: written once, the commit point of its rows. */
@@ -119,11 +121,20 @@ export class RunStore {
     const offset = this.#offsets[id] ?? 0;
     if (length === 0) return Buffer.alloc(0);
     if (offset + length > this.#spoolFlushedLength) throw new Error('RunStore.readRows() before flush');
-    const buffer = Buffer.allocUnsafe(length);
+    const window = this.#readWindow;
+    if (window && offset >= window.offset && offset + length <= window.offset + window.bytes.length) {
+      return window.bytes.subarray(offset - window.offset, offset - window.offset + length);
+    }
+    // Mini-batches commit roughly in input order, so reading ahead a window serves the next ones.
+    const size = Math.min(Math.max(length, READ_WINDOW_BYTES), this.#spoolFlushedLength - offset);
+    const bytes = Buffer.allocUnsafe(size);
     let read = 0;
-    while (read < length) read += readSync(this.#spoolFd, buffer, read, length - read, offset + read);
-    return buffer;
+    while (read < size) read += readSync(this.#spoolFd, bytes, read, size - read, offset + read);
+    this.#readWindow = { offset, bytes };
+    return bytes.subarray(0, length);
   }
+
+  #readWindow: { offset: number; bytes: Buffer } | undefined;
 
   /** Group commit: spool first, then journal, each fsynced. */
   async flush(): Promise<void> {

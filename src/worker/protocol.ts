@@ -22,6 +22,8 @@ export interface WorkerSetup {
   loggingLevel: LoggingLevel;
   /** run() timeout: the AbortSignal fires then; the controller kills a little later. */
   timeoutMs: number;
+  /** Time allowed to load a mini-batch before run() (overhead_timeout). */
+  overheadTimeoutMs: number;
 }
 
 export interface TaskMessage {
@@ -51,7 +53,7 @@ export type TaskResult =
   | { t: 'failed'; id: number; attempt: number; reason: WorkerFailureReason; error: SerializedError; runMs: number };
 
 /** Why an attempt failed, as the worker saw it. */
-export type WorkerFailureReason = 'error' | 'bad-return' | 'timeout';
+export type WorkerFailureReason = 'error' | 'bad-return' | 'timeout' | 'overhead-timeout';
 
 export type WorkerMessage =
   | { t: 'ready' }

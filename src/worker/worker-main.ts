@@ -3,6 +3,7 @@
  * bridge, calls init() once, then run() for each mini-batch it is sent, one at a time (the
  * controller may send the next one early so no time is lost between batches).
  */
+import { OverheadTimeoutError, loadMiniBatch } from '../data/load-mini-batch.js';
 import { serializeError } from '../errors.js';
 import { createBaseContext, type EntryScriptContext } from '../bridges/entry-script-context.js';
 import { EntryScriptContractError, loadEntryScript, serializeReturnedRows, type EntryScriptModule } from '../bridges/js-bridge.js';
@@ -27,6 +28,9 @@ process.on('uncaughtException', (error) => {
 process.on('unhandledRejection', (reason) => {
   throw reason instanceof Error ? reason : new Error(`unhandled rejection: ${String(reason)}`);
 });
+// A script calling process.exit() must not take finished results with it: the IPC write of a
+// pipe is attempted at once, so this reaches the controller before the process ends.
+process.on('exit', () => flushOutbox());
 // The controller going away means this worker has nothing left to do.
 process.on('disconnect', () => process.exit(0));
 
@@ -96,8 +100,17 @@ async function runOne(task: TaskMessage): Promise<void> {
   const timer = setTimeout(() => abort.abort(new Error(`run() timed out after ${setup?.timeoutMs} ms`)), setup.timeoutMs);
   const ctx: EntryScriptContext = { ...baseContext, miniBatchId: task.id, attempt: task.attempt, signal: abort.signal };
   const started = performance.now();
+  let miniBatch: unknown;
   try {
-    const returned = await script.run(task.descriptor.files, ctx);
+    miniBatch = await loadMiniBatch(task.descriptor, setup.overheadTimeoutMs);
+  } catch (error) {
+    clearTimeout(timer);
+    const reason = error instanceof OverheadTimeoutError ? 'overhead-timeout' : 'error';
+    deliver({ t: 'failed', id: task.id, attempt: task.attempt, reason, error: serializeError(error), runMs: performance.now() - started });
+    return;
+  }
+  try {
+    const returned = await script.run(miniBatch, ctx);
     const runMs = performance.now() - started;
     if (abort.signal.aborted) {
       deliver({ t: 'failed', id: task.id, attempt: task.attempt, reason: 'timeout', error: serializeError(abort.signal.reason), runMs });

@@ -13,7 +13,7 @@ export interface AttemptTask {
   readonly attempt: number;
 }
 
-export type AttemptFailureKind = 'error' | 'bad-return' | 'timeout' | 'crash';
+export type AttemptFailureKind = 'error' | 'bad-return' | 'timeout' | 'overhead-timeout' | 'crash';
 
 export interface WorkerIdentity {
   node: number;

@@ -70,6 +70,16 @@ describe('retries, timeouts and crashes', () => {
     assert.deepEqual(readLines(job.output), names(8));
   });
 
+  it('a file that vanishes mid-run fails its mini-batch with the file named; the rest go on', async () => {
+    const job = makeJob({ script: 'fixture_delete_later_file.mjs', files: 8, size: 2, processes: 1, retry: { max_retries: 1 } });
+    const { code, summary, stderr } = await runJson(job.jobFile, job.home);
+    assert.equal(code, 0, stderr);
+    assert.deepEqual(summary.miniBatches, { total: 4, succeeded: 3, failed: 1, retries: 1 });
+    assert.equal(summary.firstError.batchId, 2);
+    assert.match(summary.firstError.message, /^input file \/.*\/data\/f-0005\.txt cannot be read: it no longer exists$/);
+    assert.deepEqual(readLines(job.output), ['f-0000.txt', 'f-0001.txt', 'f-0002.txt', 'f-0003.txt', 'f-0006.txt', 'f-0007.txt']);
+  });
+
   it('restarts a process whose init() failed, and goes on', async () => {
     const job = makeJob({ script: 'fixture_init_fails_once.mjs', files: 4, size: 2, processes: 1 });
     const { code, summary, stderr } = await runJson(job.jobFile, job.home);
