@@ -1,4 +1,4 @@
-import type { AttemptOutcome, AttemptTask, NodeFailure } from '../worker/worker-pool.js';
+import type { AttemptTask, NodeFailure, WorkerPoolHandlers } from '../worker/worker-pool.js';
 
 /**
  * The port between the scheduler (which owns every semantic: tries, thresholds, job timeouts,
@@ -19,12 +19,8 @@ export interface QueueBackend {
   close(): Promise<void>;
 }
 
-export interface BackendHandlers {
-  onOutcome(outcome: AttemptOutcome): void;
-  /** Tasks handed back without having started (their worker went away): not a try. */
-  onReturned(tasks: AttemptTask[]): void;
-  onCapacity(): void;
+/** What a backend reports; the same events as a node's worker pool, plus the job-level fatal one. */
+export interface BackendHandlers extends Omit<WorkerPoolHandlers, 'onNodeFailed'> {
   /** No worker can run the script any more (every node failed init, or the script is unusable). */
   onFatal(failure: NodeFailure): void;
-  onLog(level: 'DEBUG' | 'INFO' | 'WARNING', message: string): void;
 }
