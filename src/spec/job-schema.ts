@@ -3,8 +3,8 @@ import { parseMiniBatchSize } from './mini-batch-size.js';
 
 /*
  * The `type: parallel` job file, as written by users (CLI v2 form). This schema is the
- * single source of the field list: validation, TypeScript types and (later) the SDK and the
- * JSON Schema for editors all derive from it. Defaults are NOT applied here; they live in
+ * single source of the field list: validation, TypeScript types, field descriptions, the
+ * JSON Schema for editors (schema/parallel-job.schema.json) and (later) the SDK derive from it. Defaults are NOT applied here; they live in
  * `defaults.ts` and are applied once by `resolve-job.ts`.
  */
 
@@ -38,12 +38,9 @@ export const LOGGING_LEVELS = ['DEBUG', 'INFO', 'WARNING'] as const;
 export const APPEND_ROW_FORMATS = ['text', 'csv', 'jsonl'] as const;
 
 const assetInputSchema = z.strictObject({
-  /** @default 'uri_folder' */
-  type: oneOf(INPUT_TYPES).optional(),
-  /** Local path, relative to the job file's folder. */
-  path: text('a path'),
-  /** How the input reaches the script; locally everything is read in place except `download`, which copies. */
-  mode: oneOf(INPUT_MODES).optional(),
+  type: oneOf(INPUT_TYPES).optional().describe('@default \'uri_folder\''),
+  path: text('a path').describe('Local path, relative to the job file\'s folder.'),
+  mode: oneOf(INPUT_MODES).optional().describe('How the input reaches the script; locally everything is read in place except `download`, which copies.'),
   description: text().optional(),
   optional: z.boolean({ error: 'expected true or false' }).optional(),
 });
@@ -54,10 +51,8 @@ const inputSchema = z.union([z.string(), z.number(), z.boolean(), assetInputSche
 });
 
 const outputSchema = z.strictObject({
-  /** @default 'uri_folder' */
-  type: oneOf(OUTPUT_TYPES).optional(),
-  /** Where to write; by default a folder under the run directory. */
-  path: text('a path').optional(),
+  type: oneOf(OUTPUT_TYPES).optional().describe('@default \'uri_folder\''),
+  path: text('a path').optional().describe('Where to write; by default a folder under the run directory.'),
   mode: oneOf(OUTPUT_MODES).optional(),
   description: text().optional(),
 });
@@ -81,24 +76,19 @@ const environmentSchema = z.union(
 );
 
 const taskSchema = z.strictObject({
-  /** @default 'run_function' */
-  type: z.literal('run_function', { error: 'expected run_function' }).optional(),
-  /** Folder holding the entry script, relative to the job file. */
-  code: text('a folder path'),
-  /** The script inside `code`: .mjs, .js, .cjs or .ts. */
-  entry_script: text('a file name'),
+  type: z.literal('run_function', { error: 'expected run_function' }).optional().describe('@default \'run_function\''),
+  code: text('a folder path').describe('Folder holding the entry script, relative to the job file.'),
+  entry_script: text('a file name').describe('The script inside `code`: .mjs, .js, .cjs or .ts.'),
   environment: environmentSchema.optional(),
-  /** Arguments for the script, after `${{ }}` binding; engine arguments are read from here too. */
-  program_arguments: z.union([z.string(), z.array(z.union([z.string(), z.number(), z.boolean()]))], {
-    error: 'expected a string (or a list of strings)',
-  }).optional(),
-  /** `${{outputs.x}}` or a path: every returned element becomes a row there. Unset = summary_only. */
-  append_row_to: text('${{outputs.<name>}} or a path').optional(),
+  program_arguments: z
+    .union([z.string(), z.array(z.union([z.string(), z.number(), z.boolean()]))], { error: 'expected a string (or a list of strings)' })
+    .optional()
+    .describe('Arguments for the script, after ${{ }} binding; engine arguments are read from here too.'),
+  append_row_to: text('${{outputs.<name>}} or a path').optional().describe('`${{outputs.x}}` or a path: every returned element becomes a row there. Unset = summary_only.'),
 });
 
 const resourcesSchema = z.strictObject({
-  /** Node groups. @default 1 */
-  instance_count: integer(1).optional(),
+  instance_count: integer(1).optional().describe('Node groups. @default 1'),
   instance_type: text().optional(),
   shm_size: text().optional(),
   docker_args: text().optional(),
@@ -107,10 +97,8 @@ const resourcesSchema = z.strictObject({
 });
 
 const retrySettingsSchema = z.strictObject({
-  /** Retries of a failed or timed-out mini-batch. @default 2 */
-  max_retries: integer(0).optional(),
-  /** Seconds for one run() call. @default 60 */
-  timeout: seconds().optional(),
+  max_retries: integer(0).optional().describe('Retries of a failed or timed-out mini-batch. @default 2'),
+  timeout: seconds().optional().describe('Seconds for one run() call. @default 60'),
 });
 
 const miniBatchSizeSchema = z.union([z.string(), z.number()]).superRefine((value, ctx) => {
@@ -128,44 +116,29 @@ export const parallelJobSchema = z.strictObject({
   properties: z.record(z.string(), z.unknown()).optional(),
   experiment_name: text().optional(),
   identity: z.unknown().optional(),
-  /** `local`, a name from minibatch.config.yml, or `azureml:<name>`. @default 'local' */
-  compute: text().optional(),
+  compute: text().optional().describe('`local`, a name from minibatch.config.yml, or `azureml:<name>`. @default \'local\''),
   inputs: z.record(z.string(), inputSchema).optional(),
   outputs: z.record(z.string(), outputSchema).optional(),
-  /** Which input is split: `${{inputs.<name>}}`. */
-  input_data: text('${{inputs.<name>}}'),
-  /** Files per mini-batch, or approximate bytes for tabular input. @default 10 files / 1 MB */
-  mini_batch_size: miniBatchSizeSchema.optional(),
+  input_data: text('${{inputs.<name>}}').describe('Which input is split: `${{inputs.<name>}}`.'),
+  mini_batch_size: miniBatchSizeSchema.optional().describe('Files per mini-batch, or approximate bytes for tabular input. @default 10 files / 1 MB'),
   partition_keys: z.array(text('a column name')).optional(),
   resources: resourcesSchema.optional(),
-  /** Worker processes per node. @default number of cores */
-  max_concurrency_per_instance: integer(1).optional(),
-  /** Allowed failed items in the whole job; -1 ignores all. @default -1 */
-  error_threshold: integer(-1).optional(),
-  /** Allowed failed mini-batches; -1 ignores all. @default -1 */
-  mini_batch_error_threshold: integer(-1).optional(),
-  /** Same as mini_batch_error_threshold (the v1 / argument name). */
-  allowed_failed_count: integer(-1).optional(),
-  /** Allowed percentage of failed mini-batches, checked once all are scheduled. @default 100 */
-  allowed_failed_percent: z.number({ error: 'expected a number from 0 to 100' }).min(0, { error: 'expected a number from 0 to 100' }).max(100, { error: 'expected a number from 0 to 100' }).optional(),
-  /** Seconds allowed to load a mini-batch's data before run(). @default 600 */
-  overhead_timeout: seconds().optional(),
-  /** Seconds without any finished mini-batch before the job fails as stuck. @default 3 × (timeout + overhead_timeout) */
-  progress_update_timeout: seconds().optional(),
-  /** Seconds from start to the first mini-batch scheduled. @default 600 */
-  first_task_creation_timeout: seconds().optional(),
-  /** Seconds between resource samples under logs/sys/perf; 0 = off. @default 600 */
-  resource_monitor_interval: z.number({ error: 'expected a number of seconds >= 0' }).min(0, { error: 'expected a number of seconds >= 0' }).optional(),
+  max_concurrency_per_instance: integer(1).optional().describe('Worker processes per node. @default number of cores'),
+  error_threshold: integer(-1).optional().describe('Allowed failed items in the whole job; -1 ignores all. @default -1'),
+  mini_batch_error_threshold: integer(-1).optional().describe('Allowed failed mini-batches; -1 ignores all. @default -1'),
+  allowed_failed_count: integer(-1).optional().describe('Same as mini_batch_error_threshold (the v1 / argument name).'),
+  allowed_failed_percent: z.number({ error: 'expected a number from 0 to 100' }).min(0, { error: 'expected a number from 0 to 100' }).max(100, { error: 'expected a number from 0 to 100' }).optional().describe('Allowed percentage of failed mini-batches, checked once all are scheduled. @default 100'),
+  overhead_timeout: seconds().optional().describe('Seconds allowed to load a mini-batch\'s data before run(). @default 600'),
+  progress_update_timeout: seconds().optional().describe('Seconds without any finished mini-batch before the job fails as stuck. @default 3 × (timeout + overhead_timeout)'),
+  first_task_creation_timeout: seconds().optional().describe('Seconds from start to the first mini-batch scheduled. @default 600'),
+  resource_monitor_interval: z.number({ error: 'expected a number of seconds >= 0' }).min(0, { error: 'expected a number of seconds >= 0' }).optional().describe('Seconds between resource samples under logs/sys/perf; 0 = off. @default 600'),
   copy_logs_to_parent: z.boolean({ error: 'expected true or false' }).optional(),
-  /** Write a header row when rows are objects written as CSV. @default false */
-  append_row_dataframe_header: z.boolean({ error: 'expected true or false' }).optional(),
-  /** Row format of the append_row file; by default from its extension (.csv, .jsonl) or text. */
-  append_row_format: oneOf(APPEND_ROW_FORMATS).optional(),
+  append_row_dataframe_header: z.boolean({ error: 'expected true or false' }).optional().describe('Write a header row when rows are objects written as CSV. @default false'),
+  append_row_format: oneOf(APPEND_ROW_FORMATS).optional().describe('Row format of the append_row file; by default from its extension (.csv, .jsonl) or text.'),
   logging_level: oneOf(LOGGING_LEVELS).optional(),
   retry_settings: retrySettingsSchema.optional(),
   environment_variables: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()], { error: 'expected a string, number or boolean' })).optional(),
-  /** Whether results may be reused when nothing changed (pipelines). @default true */
-  is_deterministic: z.boolean({ error: 'expected true or false' }).optional(),
+  is_deterministic: z.boolean({ error: 'expected true or false' }).optional().describe('Whether results may be reused when nothing changed (pipelines). @default true'),
   task: taskSchema,
 });
 
@@ -210,4 +183,14 @@ function shapeOf(schema: z.ZodType): Record<string, z.ZodType> | undefined {
     }
   }
   return undefined;
+}
+
+
+/** The JSON Schema of the job file, for editors (`npm run schema` writes it to schema/). */
+export function parallelJobJsonSchema(): Record<string, unknown> {
+  return {
+    ...z.toJSONSchema(parallelJobSchema, { unrepresentable: 'any', io: 'input' }),
+    title: 'minibatch parallel job',
+    description: 'A type: parallel job file for minibatch (Azure ML parallel job vocabulary).',
+  };
 }
