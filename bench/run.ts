@@ -4,13 +4,12 @@
  * run store, reports, append_row output); their wall-time difference divided by 10,000 is
  * the per-mini-batch overhead, with process start-up and run-directory setup cancelled out.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { runParallelJob } from '../src/run/run-parallel-job.ts';
 import { BENCH_DIR, formatTable, median, round, writeResults } from './bench-utils.ts';
 
-const REPO = dirname(BENCH_DIR);
 const FILES = 20_000;
 const FILES_PER_BATCH = 2;
 const BATCHES = FILES / FILES_PER_BATCH;
@@ -63,9 +62,6 @@ function prepare(root: string): { full: string; startup: string } {
   writeFiles(join(root, 'data-full'), FILES);
   writeFiles(join(root, 'data-startup'), FILES_PER_BATCH);
   mkdirSync(join(root, 'code'));
-  // Workaround, not setup: run from source, workers start with `--import tsx`, which Node
-  // resolves from the worker's cwd (the job's code folder); outside the repo it is not found.
-  symlinkSync(join(REPO, 'node_modules'), join(root, 'node_modules'), 'dir');
   writeFileSync(join(root, 'code', 'trivial.mjs'), TRIVIAL_SCRIPT);
   const full = join(root, 'full.yml');
   const startup = join(root, 'startup.yml');
