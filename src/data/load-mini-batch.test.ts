@@ -9,7 +9,7 @@ describe('loadMiniBatch', () => {
   it('passes the paths of existing files through', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mb-load-'));
     writeFileSync(join(dir, 'a.txt'), 'a');
-    assert.deepEqual(await loadMiniBatch({ kind: 'files', files: [join(dir, 'a.txt')] }, 1000), [join(dir, 'a.txt')]);
+    assert.deepEqual(await loadMiniBatch({ kind: 'files', files: [join(dir, 'a.txt')] }, 1000), { data: [join(dir, 'a.txt')], problems: [] });
   });
 
   it('names a file that vanished or became a folder', async () => {

@@ -1,18 +1,28 @@
 import { statSync, type Stats } from 'node:fs';
-import type { MiniBatchDescriptor } from './descriptors.js';
+import { readDelimitedPart, readJsonLinesPart, type RowProblem } from './delimited-reader.js';
+import type { MiniBatchDescriptor, TablePart, TableShape } from './descriptors.js';
+import { readParquetPart } from './parquet-reader.js';
+import { tabularMiniBatch, type TabularMiniBatch } from './tabular-mini-batch.js';
 
 export class OverheadTimeoutError extends Error {
   override name = 'OverheadTimeoutError';
 }
 
+export interface LoadedMiniBatch {
+  /** What run() receives: paths for a file list, rows for a table. */
+  data: string[] | TabularMiniBatch;
+  /** Rows that could not be read (ragged, not JSON): failed items, not passed to run(). */
+  problems: RowProblem[];
+}
+
 /**
  * Runs in the worker, before run(): turns a descriptor into what run() receives, within
- * overhead_timeout. For a file list that is the paths themselves, checked to still be
- * readable files, so a file that vanished since listing fails its mini-batch with its name,
- * not somewhere inside the user's script. (Tabular descriptors will read their rows here.)
+ * overhead_timeout. A file list is checked to still be readable files (a vanished file fails
+ * its mini-batch by name, not somewhere inside the user's script); a table's parts are read.
  */
-export function loadMiniBatch(descriptor: MiniBatchDescriptor, overheadTimeoutMs: number): Promise<string[]> {
-  return withinTime(checkFiles(descriptor.files), overheadTimeoutMs);
+export function loadMiniBatch(descriptor: MiniBatchDescriptor, overheadTimeoutMs: number): Promise<LoadedMiniBatch> {
+  const loading = descriptor.kind === 'files' ? checkFiles(descriptor.files).then((data) => ({ data, problems: [] })) : readTable(descriptor.parts, descriptor.shape, descriptor.partitionKeyValue);
+  return withinTime(loading, overheadTimeoutMs);
 }
 
 /*
@@ -32,6 +42,40 @@ async function checkFiles(files: string[]): Promise<string[]> {
     if (!info.isFile()) throw new Error(`input file ${file} is no longer a file`);
   }
   return files;
+}
+
+async function readTable(parts: TablePart[], shape: TableShape, partitionKeyValue: Record<string, unknown> | undefined): Promise<LoadedMiniBatch> {
+  const rows: Record<string, unknown>[] = [];
+  const problems: RowProblem[] = [];
+  const columns = new Map<string, true>();
+  for (const part of parts) {
+    const read: { columns: string[]; rows: Record<string, unknown>[]; problems?: RowProblem[] } =
+      part.format === 'delimited' ? await readDelimitedPart(part) : part.format === 'json_lines' ? await readJsonLinesPart(part) : await readParquetPart(part);
+    for (const column of read.columns) columns.set(column, true);
+    if (read.problems) problems.push(...read.problems);
+    if (part.pathColumns) {
+      const extra = Object.entries(part.pathColumns);
+      for (const [name] of extra) columns.set(name, true);
+      for (const row of read.rows) for (const [name, value] of extra) row[name] = value;
+    }
+    for (const row of read.rows) rows.push(row);
+  }
+  let names = [...columns.keys()];
+  if (shape.keepColumns || shape.dropColumns) {
+    const keep = shape.keepColumns ? new Set(shape.keepColumns) : undefined;
+    const drop = new Set(shape.dropColumns ?? []);
+    const kept = names.filter((name) => (!keep || keep.has(name)) && !drop.has(name));
+    if (kept.length !== names.length) {
+      for (let index = 0; index < rows.length; index++) {
+        const row = rows[index] as Record<string, unknown>;
+        const shaped: Record<string, unknown> = {};
+        for (const name of kept) shaped[name] = row[name];
+        rows[index] = shaped;
+      }
+      names = kept;
+    }
+  }
+  return { data: tabularMiniBatch(rows, names, partitionKeyValue), problems };
 }
 
 /** Loading is engine code doing I/O, so a timer can race it (a hung run() needs the controller's kill instead). */

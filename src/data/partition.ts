@@ -1,14 +1,34 @@
-import type { ResolvedAssetInput } from '../spec/resolve-job.js';
+import type { ResolvedParallelJob } from '../spec/resolve-job.js';
 import type { MiniBatch } from './descriptors.js';
 import { listFiles } from './file-list.js';
+import { partitionTableByKeys } from './partition-by-keys.js';
+import type { InputPlan } from './plan-input.js';
+import { partitionTableBySize } from './table-partition.js';
+
+export interface PartitionContext {
+  /** Scratch space of the run (partition shuffles write here). */
+  workDir: string;
+  onLog?: (level: 'INFO' | 'WARNING', message: string) => void;
+}
 
 /**
  * Streams the split input as mini-batches, lazily: the scheduler pulls the next one only
  * when it has room, so the first mini-batch runs before the input has been listed in full
  * and controller memory does not grow with the input.
  */
-export async function* partitionInput(input: ResolvedAssetInput, filesPerMiniBatch: number): AsyncGenerator<MiniBatch> {
-  const files = input.type === 'uri_file' ? single(input.path) : listFiles(input.path);
+export function partitionInput(job: ResolvedParallelJob, plan: InputPlan, context: PartitionContext): AsyncGenerator<MiniBatch> {
+  const { source, split } = plan;
+  if (source.kind === 'tabular') {
+    return split.kind === 'partitions' ? partitionTableByKeys(source, split.keys, context) : partitionTableBySize(source, split.kind === 'bytes' ? split.bytes : Number.POSITIVE_INFINITY);
+  }
+  const count = split.kind === 'files' ? split.count : 1;
+  const input = job.inputData;
+  // An MLTable names its files; a folder is listed as the run goes.
+  const files = input.type === 'mltable' ? fromArray(source.files) : input.type === 'uri_file' ? fromArray([input.path]) : listFiles(input.path);
+  return partitionFiles(files, count);
+}
+
+async function* partitionFiles(files: AsyncIterable<string>, filesPerMiniBatch: number): AsyncGenerator<MiniBatch> {
   let id = 0;
   let current: string[] = [];
   for await (const file of files) {
@@ -21,6 +41,6 @@ export async function* partitionInput(input: ResolvedAssetInput, filesPerMiniBat
   if (current.length > 0) yield { id: id++, descriptor: { kind: 'files', files: current }, items: current.length };
 }
 
-async function* single(path: string): AsyncGenerator<string> {
-  yield path;
+async function* fromArray(files: readonly string[]): AsyncGenerator<string> {
+  yield* files;
 }

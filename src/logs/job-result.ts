@@ -9,6 +9,8 @@ export interface JobResultReport {
   result: SchedulerResult;
   job: ResolvedParallelJob;
   output: { path: string; rows: number } | undefined;
+  /** What was split and how (plan-input's summary). */
+  inputSummary: string;
 }
 
 /**
@@ -40,7 +42,8 @@ export function formatJobResult(report: JobResultReport): string {
     `Items: ${items} finished, ${result.succeededItems} succeeded, ${result.failedItems} failed`,
     report.output ? `Output: ${report.output.path} (${report.output.rows} rows)` : job.appendRow ? `Output: not written (the job did not succeed); committed rows are kept in state/` : 'Output: summary_only (the script writes its own outputs)',
     `Thresholds: error_threshold ${threshold(job.errorThreshold)}, mini_batch_error_threshold ${threshold(job.miniBatchErrorThreshold)}, allowed_failed_percent ${job.allowedFailedPercent}${job.allowedFailedPercent >= 100 ? ' (ignore)' : ''}`,
-    `Settings: ${job.instanceCount} node(s) x ${job.processesPerInstance} process(es), ${job.filesPerMiniBatch} files per mini-batch, max_retries ${job.maxRetries}, timeout ${job.timeoutMs / 1000}s`,
+    `Input: ${report.inputSummary}`,
+    `Settings: ${job.instanceCount} node(s) x ${job.processesPerInstance} process(es), max_retries ${job.maxRetries}, timeout ${job.timeoutMs / 1000}s`,
   );
   return `${lines.join('\n')}\n`;
 }

@@ -1,7 +1,8 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { ResolvedAppendRow } from '../spec/resolve-job.js';
 import type { RunStore } from '../store/run-store.js';
+import { ParquetRowWriter } from './parquet-output.js';
 import { RowFormatter } from './row-format.js';
 
 /**
@@ -13,6 +14,7 @@ export async function writeAppendRowFile(store: RunStore, batchCount: number, ap
   await store.flush();
   mkdirSync(dirname(appendRow.path), { recursive: true });
   const temporary = `${appendRow.path}.minibatch-partial`;
+  if (appendRow.format === 'parquet') return writeParquet(store, batchCount, appendRow.path, temporary);
   const fd = openSync(temporary, 'w');
   const formatter = new RowFormatter(appendRow.format, appendRow.header);
   let rows = 0;
@@ -58,4 +60,22 @@ function countLines(text: string): number {
   let count = 0;
   for (let index = text.indexOf('\n'); index !== -1; index = text.indexOf('\n', index + 1)) count++;
   return text.endsWith('\n') || text.length === 0 ? count : count + 1;
+}
+
+/** Parquet: rows are parsed back from the spool and written in bounded row groups. */
+async function writeParquet(store: RunStore, batchCount: number, path: string, temporary: string): Promise<{ rows: number; bytes: number }> {
+  const writer = new ParquetRowWriter(temporary);
+  try {
+    for (let id = 0; id < batchCount; id++) {
+      const jsonLines = store.readRows(id).toString('utf8');
+      if (jsonLines.length === 0) continue;
+      writer.add(jsonLines.split('\n').filter((line) => line.length > 0).map((line) => JSON.parse(line) as unknown));
+    }
+    const { rows } = await writer.finish();
+    renameSync(temporary, path);
+    return { rows, bytes: statSync(path).size };
+  } catch (error) {
+    rmSync(temporary, { force: true });
+    throw error;
+  }
 }

@@ -1,5 +1,7 @@
 import { cpSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { partitionInput } from '../data/partition.js';
+import { planInput, type InputPlan } from '../data/plan-input.js';
 import { EngineLog } from '../logs/engine-log.js';
 import { formatJobResult } from '../logs/job-result.js';
 import { ProcessedBatchesReport } from '../logs/processed-batches.js';
@@ -36,7 +38,7 @@ export interface RunJobOptions {
 export type RunEvent =
   | { type: 'notice'; message: string }
   | { type: 'warning'; message: string }
-  | { type: 'started'; runId: string; runDir: string; processes: number; job: ResolvedParallelJob }
+  | { type: 'started'; runId: string; runDir: string; processes: number; job: ResolvedParallelJob; plan: InputPlan }
   | { type: 'progress'; snapshot: ProgressSnapshot }
   | { type: 'log'; level: LoggingLevel; message: string };
 
@@ -51,11 +53,12 @@ export interface RunJobResult {
   jobResultPath: string;
 }
 
-/** Loads, validates and resolves a job file (with overrides), without running it. */
-export function loadParallelJob(jobFile: string, sets: readonly string[], runDir: string, computeOverride?: string, processesPerInstance?: number): ResolvedParallelJob {
+/** Loads, validates and resolves a job file (with overrides) and looks at its input, without running it. */
+export async function loadParallelJob(jobFile: string, sets: readonly string[], runDir: string, computeOverride?: string): Promise<{ job: ResolvedParallelJob; plan: InputPlan }> {
   const source = YamlSource.read(jobFile);
   applyOverrides(source, sets);
-  return resolveParallelJob(source, jobFile, { runDir, computeOverride, processesPerInstance });
+  const job = resolveParallelJob(source, jobFile, { runDir, computeOverride });
+  return { job, plan: await planInput(job) };
 }
 
 /**
@@ -76,6 +79,8 @@ export async function runParallelJob(options: RunJobOptions): Promise<RunJobResu
     computeOverride: options.computeOverride,
     processesPerInstance: gpus.length > 0 ? 1 : undefined,
   });
+  // The input is looked at (MLTable, formats, headers) before anything is written, too.
+  const plan = await planInput(job);
   directory.create();
 
   const startedAt = new Date();
@@ -118,8 +123,8 @@ export async function runParallelJob(options: RunJobOptions): Promise<RunJobResu
     onLog: (level, message) => log.write(level, message),
   });
   const processes = job.instanceCount * job.processesPerInstance;
-  log.write('INFO', `run ${directory.runId}: ${job.instanceCount} node(s) x ${job.processesPerInstance} process(es), input ${job.inputData.path}`);
-  emit({ type: 'started', runId: directory.runId, runDir: directory.root, processes, job });
+  log.write('INFO', `run ${directory.runId}: ${job.instanceCount} node(s) x ${job.processesPerInstance} process(es), ${plan.summary}`);
+  emit({ type: 'started', runId: directory.runId, runDir: directory.root, processes, job, plan });
 
   monitor.start();
   const overview = setInterval(() => appendProgressOverview(directory, scheduler.snapshot()), options.overviewIntervalMs ?? 10_000);
@@ -127,7 +132,7 @@ export async function runParallelJob(options: RunJobOptions): Promise<RunJobResu
   options.signal?.addEventListener('abort', onAbort, { once: true });
   let result: SchedulerResult;
   try {
-    result = await scheduler.run(partitionInput(job.inputData, job.filesPerMiniBatch));
+    result = await scheduler.run(partitionInput(job, plan, { workDir: join(directory.root, 'partitions'), onLog: (level, message) => log.write(level, message) }));
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
     clearInterval(overview);
@@ -144,7 +149,7 @@ export async function runParallelJob(options: RunJobOptions): Promise<RunJobResu
   const cancelled = result.failureKind === 'cancelled';
   const status = result.status === 'succeeded' ? 'succeeded' : cancelled ? 'cancelled' : 'failed';
   const statusWord = status === 'succeeded' ? 'Succeeded' : cancelled ? 'Cancelled' : 'Failed';
-  writeFileSync(directory.jobResult, formatJobResult({ runId: directory.runId, status: statusWord, startedAt, result, job, output }));
+  writeFileSync(directory.jobResult, formatJobResult({ runId: directory.runId, status: statusWord, startedAt, result, job, output, inputSummary: plan.summary }));
   store.recordEnd(status, result.reason);
   store.writeSummary({ runId: directory.runId, name: job.name, displayName: job.displayName, description: job.description, tags: job.tags, jobFile: job.jobFile, status, startedAt: startedAt.toISOString(), endedAt: new Date().toISOString(), result, output });
   await store.close();

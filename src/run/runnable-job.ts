@@ -18,7 +18,7 @@ export function toRunnableYaml(job: ResolvedParallelJob): string {
     compute: 'local',
     inputs,
     outputs,
-    mini_batch_size: String(job.filesPerMiniBatch),
+    ...(job.partitionKeys ? { partition_keys: [...job.partitionKeys] } : { mini_batch_size: job.miniBatchSize.written ?? String(job.miniBatchSize.files ?? job.miniBatchSize.bytes) }),
     resources: { ...options.resources, instance_count: job.instanceCount },
     max_concurrency_per_instance: job.processesPerInstance,
     error_threshold: job.errorThreshold,

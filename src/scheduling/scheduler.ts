@@ -205,11 +205,16 @@ export class Scheduler {
     this.#inFlight.delete(batch.id);
     this.#armProgressTimer();
     const worker = `node-${outcome.worker.node}/process-${outcome.worker.process}`;
+    // Rows that could not be read are failed items no retry can fix; anything else missing is worth a retry.
+    const unreadable = outcome.unreadable ?? 0;
+    const readable = batch.items - unreadable;
     const failure =
       outcome.failure ??
-      (outcome.returned < batch.items
-        ? { kind: 'partial', message: `run() returned ${outcome.returned} elements for ${batch.items} items; the missing ${batch.items - outcome.returned} count as failed items` }
-        : undefined);
+      (outcome.returned < readable
+        ? { kind: 'partial', message: `run() returned ${outcome.returned} elements for ${readable} items; the missing ${readable - outcome.returned} count as failed items` }
+        : unreadable > 0 && outcome.returned < batch.items
+          ? { kind: 'unreadable-rows', message: `${unreadable} row(s) could not be read: ${(outcome.problems ?? []).join('; ')}`, final: true }
+          : undefined);
     if (failure) {
       this.#firstError ??= {
         batchId: batch.id,
@@ -220,7 +225,7 @@ export class Scheduler {
         ...('error' in failure && failure.error ? { error: failure.error } : {}),
       };
     }
-    if (failure && attempt <= this.#settings.maxRetries) {
+    if (failure && attempt <= this.#settings.maxRetries && !('final' in failure)) {
       this.#retries++;
       this.#store.recordAttempt({ id: batch.id, attempt, worker, failureKind: failure.kind, error: failure.message });
       this.#events.onLog?.('INFO', `mini-batch ${batch.id} try ${attempt} failed (${failure.kind}): ${failure.message}; retrying`);

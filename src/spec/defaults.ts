@@ -9,6 +9,8 @@ export const JOB_DEFAULTS = {
   /** CPU node: one worker process per core (a GPU node gets 1, see resolve-job). */
   processesPerInstance: () => availableParallelism(),
   filesPerMiniBatch: 10,
+  /** Tabular input: approximate bytes per mini-batch. */
+  tabularBytesPerMiniBatch: 1024 * 1024,
   errorThreshold: -1,
   miniBatchErrorThreshold: -1,
   allowedFailedPercent: 100,

@@ -35,7 +35,21 @@ export const INPUT_MODES = ['ro_mount', 'download', 'direct', 'eval_mount', 'eva
 export const OUTPUT_TYPES = ['uri_folder', 'uri_file', 'mltable'] as const;
 export const OUTPUT_MODES = ['rw_mount', 'upload', 'direct'] as const;
 export const LOGGING_LEVELS = ['DEBUG', 'INFO', 'WARNING'] as const;
-export const APPEND_ROW_FORMATS = ['text', 'csv', 'jsonl'] as const;
+export const APPEND_ROW_FORMATS = ['text', 'csv', 'jsonl', 'parquet'] as const;
+
+const HEADER_MODES = ['all_files_same_headers', 'no_header', 'from_first_file'] as const;
+const flag = () => z.boolean({ error: 'expected true or false' });
+
+/** How to read a bare CSV/TSV file as a table (the MLTable read_delimited options). */
+const readDelimitedSchema = z.strictObject({
+  delimiter: text('a delimiter').optional(),
+  encoding: text('an encoding').optional(),
+  header: oneOf(HEADER_MODES).optional(),
+  include_path_column: flag().optional(),
+  empty_as_string: flag().optional(),
+});
+const readJsonLinesSchema = z.strictObject({ encoding: text('an encoding').optional(), include_path_column: flag().optional() }).nullable();
+const readParquetSchema = z.strictObject({ include_path_column: flag().optional() }).nullable();
 
 const assetInputSchema = z.strictObject({
   type: oneOf(INPUT_TYPES).optional().describe('@default \'uri_folder\''),
@@ -43,6 +57,9 @@ const assetInputSchema = z.strictObject({
   mode: oneOf(INPUT_MODES).optional().describe('How the input reaches the script; locally everything is read in place except `download`, which copies.'),
   description: text().optional(),
   optional: z.boolean({ error: 'expected true or false' }).optional(),
+  read_delimited: readDelimitedSchema.optional().describe('Read this CSV/TSV file or folder as a table (split by bytes or partition_keys).'),
+  read_json_lines: readJsonLinesSchema.optional().describe('Read this JSON-lines file or folder as a table.'),
+  read_parquet: readParquetSchema.optional().describe('Read this Parquet file or folder as a table.'),
 });
 
 /** A literal input (string, number, boolean) or a data asset. */
@@ -145,6 +162,7 @@ export const parallelJobSchema = z.strictObject({
 export type ParallelJobOptions = z.infer<typeof parallelJobSchema>;
 export type InputOptions = z.infer<typeof inputSchema>;
 export type OutputOptions = z.infer<typeof outputSchema>;
+export type AssetInputOptions = z.infer<typeof assetInputSchema>;
 
 /** Every field name the schema knows at each level, for "did you mean" hints. */
 export function knownFieldsAt(path: ReadonlyArray<string | number>): string[] {

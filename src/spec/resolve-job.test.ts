@@ -84,7 +84,7 @@ describe('resolveParallelJob: defaults (DESIGN.md §2)', () => {
       {
         instanceCount: resolved.instanceCount,
         processesPerInstance: resolved.processesPerInstance,
-        filesPerMiniBatch: resolved.filesPerMiniBatch,
+        miniBatchSize: resolved.miniBatchSize,
         errorThreshold: resolved.errorThreshold,
         miniBatchErrorThreshold: resolved.miniBatchErrorThreshold,
         allowedFailedPercent: resolved.allowedFailedPercent,
@@ -107,7 +107,7 @@ describe('resolveParallelJob: defaults (DESIGN.md §2)', () => {
       {
         instanceCount: 1,
         processesPerInstance: 4,
-        filesPerMiniBatch: 10,
+        miniBatchSize: { files: 10, bytes: 1048576, written: undefined },
         errorThreshold: -1,
         miniBatchErrorThreshold: -1,
         allowedFailedPercent: 100,
@@ -143,6 +143,7 @@ describe('resolveParallelJob: defaults (DESIGN.md §2)', () => {
       mode: 'ro_mount',
       path: join(dir, 'data'),
       sourcePath: join(dir, 'data'),
+      readHint: undefined,
     });
     assert.equal(resolved.inputs.data, resolved.inputData);
   });
@@ -186,7 +187,7 @@ describe('resolveParallelJob: defaults (DESIGN.md §2)', () => {
         ].join('\n'),
       ),
     );
-    assert.equal(resolved.filesPerMiniBatch, 3);
+    assert.equal(resolved.miniBatchSize.files, 3);
     assert.equal(resolved.instanceCount, 2);
     assert.equal(resolved.processesPerInstance, 6);
     assert.equal(resolved.errorThreshold, 5);
@@ -403,7 +404,7 @@ describe('resolveParallelJob: --set overrides', () => {
     assert.equal(data.allowed_failed_percent, 12.5);
     const resolved = resolveParallelJob(source, join(dir, 'job.yml'), options());
     assert.equal(resolved.maxRetries, 5);
-    assert.equal(resolved.filesPerMiniBatch, 3);
+    assert.equal(resolved.miniBatchSize.files, 3);
     assert.equal(resolved.isDeterministic, false);
     assert.equal(resolved.loggingLevel, 'DEBUG');
     assert.equal(resolved.allowedFailedPercent, 12.5);
@@ -514,11 +515,9 @@ describe('resolveParallelJob: rejected jobs name the file, position and field', 
     );
   });
 
-  it('a byte size on a file input', () => {
-    assert.equal(
-      invalidJobMessage(BASE + 'mini_batch_size: "10kb"\n'),
-      'job.yml:8:1: mini_batch_size: expected a file count for a file input like "10", got "10kb" (a byte size applies to tabular input)',
-    );
+  it('a byte size is kept as bytes (whether the input is a table is decided when it is planned)', () => {
+    const resolved = resolveText(BASE + 'mini_batch_size: "10kb"\n');
+    assert.deepEqual(resolved.miniBatchSize, { files: undefined, bytes: 10240, written: '10kb' });
   });
 
   it('input_data missing', () => {
@@ -619,11 +618,10 @@ describe('resolveParallelJob: rejected jobs name the file, position and field', 
     assert.equal(invalidJobMessage(BASE.replace('type: parallel', 'type: sweep')), 'job.yml:1:1: type: expected parallel, got "sweep"');
   });
 
-  it('an mltable input_data, not supported yet', () => {
-    assert.equal(
-      invalidJobMessage(BASE.replace('type: uri_folder, path: ./data', 'type: mltable, path: ./data')),
-      'job.yml:3:10: inputs.data.type: mltable (tabular) inputs are not supported by this version of minibatch yet; expected uri_folder or uri_file',
-    );
+  it('an mltable input_data is read in place (mode direct)', () => {
+    const resolved = resolveText(BASE.replace('type: uri_folder, path: ./data', 'type: mltable, path: ./data'));
+    assert.equal(resolved.inputData.type, 'mltable');
+    assert.equal(resolved.inputData.mode, 'direct');
   });
 });
 
@@ -637,6 +635,7 @@ describe('resolveParallelJob: inputs', () => {
       mode: 'download',
       path: join(dir, 'run', 'inputs', 'model'),
       sourcePath: join(dir, 'model'),
+      readHint: undefined,
     });
     assert.deepEqual(resolved.inputs.table, {
       kind: 'asset',
@@ -645,6 +644,7 @@ describe('resolveParallelJob: inputs', () => {
       mode: 'ro_mount',
       path: join(dir, 'table.csv'),
       sourcePath: join(dir, 'table.csv'),
+      readHint: undefined,
     });
   });
 });

@@ -12,6 +12,7 @@ import {
   OUTPUT_TYPES,
   knownFieldsAt,
   parallelJobSchema,
+  type AssetInputOptions,
   type ParallelJobOptions,
 } from './job-schema.js';
 import { parseMiniBatchSize } from './mini-batch-size.js';
@@ -39,6 +40,30 @@ export interface ResolvedAssetInput {
   path: string;
   /** The path as given, resolved against the job file's folder. */
   sourcePath: string;
+  /** `read_delimited` / `read_json_lines` / `read_parquet` on a uri_file/uri_folder: read it as a table. */
+  readHint: ReadHint | undefined;
+}
+
+export interface ReadHint {
+  format: 'delimited' | 'json_lines' | 'parquet';
+  delimiter?: string | undefined;
+  encoding?: string | undefined;
+  header?: 'all_files_same_headers' | 'no_header' | 'from_first_file' | undefined;
+  includePathColumn?: boolean | undefined;
+  emptyAsString?: boolean | undefined;
+}
+
+/**
+ * `mini_batch_size` as resolved: a file count for file lists (`files`), approximate bytes
+ * for tabular input (`bytes`; digits alone are bytes there). Which applies is known once the
+ * input has been looked at (an MLTable without a read transformation is a file list).
+ */
+export interface ResolvedMiniBatchSize {
+  /** Undefined when a byte size ("10kb") was given: an error for a file list. */
+  files: number | undefined;
+  bytes: number;
+  /** As written, for messages. */
+  written: string | undefined;
 }
 export type ResolvedInput = ResolvedLiteralInput | ResolvedAssetInput;
 
@@ -68,7 +93,9 @@ export interface ResolvedParallelJob {
   readonly inputs: Readonly<Record<string, ResolvedInput>>;
   readonly outputs: Readonly<Record<string, ResolvedOutput>>;
   readonly inputData: ResolvedAssetInput;
-  readonly filesPerMiniBatch: number;
+  readonly miniBatchSize: ResolvedMiniBatchSize;
+  /** Same key value → same mini-batch; wins over mini_batch_size. */
+  readonly partitionKeys: readonly string[] | undefined;
   readonly instanceCount: number;
   readonly processesPerInstance: number;
   readonly errorThreshold: number;
@@ -96,6 +123,8 @@ export interface ResolvedParallelJob {
   readonly warnings: readonly string[];
   /** The validated job as written (after --set), for `job.yml` in the run directory. */
   readonly options: ParallelJobOptions;
+  /** `job.yml:line:col` of a field, for errors found after resolution (when the input is planned). */
+  readonly locate: (path: FieldPath) => string;
 }
 
 export interface ResolveOptions {
@@ -159,7 +188,11 @@ export function resolveParallelJob(source: YamlSource, jobFile: string, options:
     const mode = input.mode ?? (type === 'mltable' ? 'direct' : 'ro_mount');
     const sourcePath = fromJobDir(input.path);
     const path = mode === 'download' || mode === 'eval_download' ? join(options.runDir, 'inputs', name) : sourcePath;
-    inputs[name] = { kind: 'asset', name, type, mode, path, sourcePath };
+    inputs[name] = { kind: 'asset', name, type, mode, path, sourcePath, readHint: readHintOf(input) };
+    if ([input.read_delimited, input.read_json_lines, input.read_parquet].filter((hint) => hint !== undefined).length > 1) {
+      problem(['inputs', name], 'expected at most one of read_delimited, read_json_lines, read_parquet');
+    }
+    if (type === 'mltable' && readHintOf(input)) problem(['inputs', name], 'an mltable input says how to read it in its MLTable file; read_* hints are for uri_file and uri_folder inputs');
     const stat = statIfExists(sourcePath);
     if (!stat) {
       if (!input.optional) problem(['inputs', name, 'path'], `input path does not exist: ${sourcePath}`);
@@ -195,9 +228,7 @@ export function resolveParallelJob(source: YamlSource, jobFile: string, options:
     else {
       const input = inputs[reference.name];
       if (input?.kind !== 'asset') problem(['input_data'], `input "${reference.name}" is a literal; the split input must be a uri_folder or uri_file`);
-      else if (input.type === 'mltable') {
-        problem(['inputs', input.name, 'type'], 'mltable (tabular) inputs are not supported by this version of minibatch yet; expected uri_folder or uri_file');
-      } else inputData = input;
+      else inputData = input;
     }
   }
 
@@ -214,17 +245,25 @@ export function resolveParallelJob(source: YamlSource, jobFile: string, options:
   warnings.push(...engine.warnings);
   const fromArgs: Partial<EngineArguments> = engine.values;
 
-  if (job.partition_keys !== undefined) {
-    problem(['partition_keys'], 'partition_keys need tabular input, which this version of minibatch does not support yet; use mini_batch_size');
-  }
-  let filesPerMiniBatch: number = JOB_DEFAULTS.filesPerMiniBatch;
+  const miniBatchSize: ResolvedMiniBatchSize = { files: JOB_DEFAULTS.filesPerMiniBatch, bytes: JOB_DEFAULTS.tabularBytesPerMiniBatch, written: undefined };
   if (job.mini_batch_size !== undefined) {
     const size = parseMiniBatchSize(job.mini_batch_size);
     if (typeof size !== 'string') {
+      miniBatchSize.written = String(job.mini_batch_size);
       if (size.kind === 'bytes') {
-        problem(['mini_batch_size'], `expected a file count for a file input like "10", got ${JSON.stringify(job.mini_batch_size)} (a byte size applies to tabular input)`);
-      } else filesPerMiniBatch = size.count;
+        miniBatchSize.files = undefined;
+        miniBatchSize.bytes = size.bytes;
+      } else {
+        miniBatchSize.files = size.count;
+        miniBatchSize.bytes = size.count;
+      }
     }
+  }
+  const partitionKeys = job.partition_keys;
+  if (partitionKeys !== undefined) {
+    if (partitionKeys.length === 0) problem(['partition_keys'], 'expected at least one key');
+    if (new Set(partitionKeys).size !== partitionKeys.length) problem(['partition_keys'], 'a key is listed twice');
+    if (job.mini_batch_size !== undefined) warnings.push('partition_keys and mini_batch_size are both set: partition_keys wins (one mini-batch per key value), mini_batch_size is ignored');
   }
 
   if (job.mini_batch_error_threshold !== undefined && job.allowed_failed_count !== undefined && job.mini_batch_error_threshold !== job.allowed_failed_count) {
@@ -297,7 +336,8 @@ export function resolveParallelJob(source: YamlSource, jobFile: string, options:
     inputs,
     outputs,
     inputData,
-    filesPerMiniBatch,
+    miniBatchSize,
+    partitionKeys,
     instanceCount: job.resources?.instance_count ?? JOB_DEFAULTS.instanceCount,
     processesPerInstance: job.max_concurrency_per_instance ?? options.processesPerInstance ?? JOB_DEFAULTS.processesPerInstance(),
     errorThreshold: job.error_threshold ?? fromArgs.error_threshold ?? JOB_DEFAULTS.errorThreshold,
@@ -321,6 +361,7 @@ export function resolveParallelJob(source: YamlSource, jobFile: string, options:
     notices,
     warnings,
     options: job,
+    locate: (path) => source.locate(path),
   };
 }
 
@@ -333,10 +374,28 @@ function tightenExpressions<T>(value: T): T {
   return value.replace(/\$\{\{\s*([^}]*?)\s*\}\}/g, (_, expression: string) => `\${{${expression}}}`) as T;
 }
 
+function readHintOf(input: AssetInputOptions): ReadHint | undefined {
+  if (input.read_delimited !== undefined) {
+    const options = input.read_delimited;
+    return {
+      format: 'delimited',
+      delimiter: options.delimiter,
+      encoding: options.encoding,
+      header: options.header,
+      includePathColumn: options.include_path_column,
+      emptyAsString: options.empty_as_string,
+    };
+  }
+  if (input.read_json_lines !== undefined) return { format: 'json_lines', encoding: input.read_json_lines?.encoding, includePathColumn: input.read_json_lines?.include_path_column };
+  if (input.read_parquet !== undefined) return { format: 'parquet', includePathColumn: input.read_parquet?.include_path_column };
+  return undefined;
+}
+
 function formatFromExtension(path: string): ResolvedAppendRow['format'] {
   const extension = extname(path).toLowerCase();
   if (extension === '.csv') return 'csv';
   if (extension === '.jsonl' || extension === '.json' || extension === '.ndjson') return 'jsonl';
+  if (extension === '.parquet' || extension === '.pq') return 'parquet';
   return 'text';
 }
 

@@ -49,6 +49,10 @@ export type TaskResult =
       /** The returned elements as JSON lines, one per element. */
       rows: string;
       runMs: number;
+      /** Input rows that could not be read (ragged, not JSON): failed items that no retry can fix. */
+      unreadable?: number;
+      /** The first few of those, as `file:line: what`. */
+      problems?: string[];
     }
   | { t: 'failed'; id: number; attempt: number; reason: WorkerFailureReason; error: SerializedError; runMs: number };
 

@@ -3,7 +3,7 @@
  * bridge, calls init() once, then run() for each mini-batch it is sent, one at a time (the
  * controller may send the next one early so no time is lost between batches).
  */
-import { OverheadTimeoutError, loadMiniBatch } from '../data/load-mini-batch.js';
+import { OverheadTimeoutError, loadMiniBatch, type LoadedMiniBatch } from '../data/load-mini-batch.js';
 import { serializeError } from '../errors.js';
 import { createBaseContext, type EntryScriptContext } from '../bridges/entry-script-context.js';
 import { EntryScriptContractError, loadEntryScript, serializeReturnedRows, type EntryScriptModule } from '../bridges/js-bridge.js';
@@ -100,9 +100,9 @@ async function runOne(task: TaskMessage): Promise<void> {
   const timer = setTimeout(() => abort.abort(new Error(`run() timed out after ${setup?.timeoutMs} ms`)), setup.timeoutMs);
   const ctx: EntryScriptContext = { ...baseContext, miniBatchId: task.id, attempt: task.attempt, signal: abort.signal };
   const started = performance.now();
-  let miniBatch: unknown;
+  let loaded: LoadedMiniBatch;
   try {
-    miniBatch = await loadMiniBatch(task.descriptor, setup.overheadTimeoutMs);
+    loaded = await loadMiniBatch(task.descriptor, setup.overheadTimeoutMs);
   } catch (error) {
     clearTimeout(timer);
     const reason = error instanceof OverheadTimeoutError ? 'overhead-timeout' : 'error';
@@ -110,7 +110,8 @@ async function runOne(task: TaskMessage): Promise<void> {
     return;
   }
   try {
-    const returned = await script.run(miniBatch, ctx);
+    if (task.descriptor.kind === 'table') (ctx as { partitionKeyValue?: unknown }).partitionKeyValue = task.descriptor.partitionKeyValue;
+    const returned = await script.run(loaded.data, ctx);
     const runMs = performance.now() - started;
     if (abort.signal.aborted) {
       deliver({ t: 'failed', id: task.id, attempt: task.attempt, reason: 'timeout', error: serializeError(abort.signal.reason), runMs });
@@ -120,7 +121,9 @@ async function runOne(task: TaskMessage): Promise<void> {
     if (typeof serialized === 'string') {
       deliver({ t: 'failed', id: task.id, attempt: task.attempt, reason: 'bad-return', error: { name: 'TypeError', message: serialized }, runMs });
     } else {
-      deliver({ t: 'done', id: task.id, attempt: task.attempt, returned: serialized.count, rows: serialized.rows, runMs });
+      const unread = loaded.problems.length;
+      const problems = unread > 0 ? { unreadable: unread, problems: loaded.problems.slice(0, 5).map((problem) => `${problem.file}:${problem.line}: ${problem.message}`) } : {};
+      deliver({ t: 'done', id: task.id, attempt: task.attempt, returned: serialized.count, rows: serialized.rows, runMs, ...problems });
     }
   } catch (error) {
     const reason = abort.signal.aborted ? 'timeout' : 'error';

@@ -28,6 +28,9 @@ export interface AttemptOutcome {
   readonly returned: number;
   /** Returned elements as JSON lines (empty when none). */
   readonly rows: string;
+  /** Input rows that could not be read: failed items, not worth a retry. */
+  readonly unreadable?: number;
+  readonly problems?: string[];
   readonly failure: { kind: AttemptFailureKind; message: string; error?: SerializedError } | undefined;
   readonly startedAt: number;
   readonly durationMs: number;
@@ -332,6 +335,10 @@ export class WorkerPool {
     this.#averageRunMs = this.#averageRunMs === undefined ? result.runMs : this.#averageRunMs * 0.9 + result.runMs * 0.1;
     const failure = result.t === 'failed' ? { kind: result.reason, message: result.error.message, error: result.error } : undefined;
     if (failure) this.#recordError(slot, `mini-batch ${result.id} try ${result.attempt} failed (${failure.kind})`, failure.error);
+    if (result.t === 'done' && result.problems) {
+      const more = (result.unreadable ?? 0) > result.problems.length ? `\n(and ${(result.unreadable ?? 0) - result.problems.length} more)` : '';
+      this.#recordError(slot, `mini-batch ${result.id} try ${result.attempt}: ${result.unreadable} row(s) could not be read`, { name: 'RowError', message: `${result.problems.join('\n')}${more}` });
+    }
     // A run that outlived its timeout leaves a process we no longer trust: replace it.
     if (failure?.kind === 'timeout') this.#replace(slot, 'replaced');
     this.#handlers.onOutcome({
@@ -339,6 +346,7 @@ export class WorkerPool {
       worker,
       returned: result.t === 'done' ? result.returned : 0,
       rows: result.t === 'done' ? result.rows : '',
+      ...(result.t === 'done' && result.unreadable ? { unreadable: result.unreadable, problems: result.problems ?? [] } : {}),
       failure,
       startedAt,
       durationMs: result.runMs,

@@ -80,7 +80,7 @@ const cases: Case[] = [
     name: 'a byte size on a file input',
     yaml: base({ top: 'mini_batch_size: "10kb"' }),
     code: 2,
-    message: /job\.yml:7:1: mini_batch_size: expected a file count for a file input like "10", got "10kb"/,
+    message: /job\.yml:7:1: mini_batch_size: expected a file count for a file input like "10", got "10kb" \(a byte size splits a table\), but \/.*\/data is not a table minibatch recognises/,
   },
   {
     name: 'missing input_data',

@@ -190,7 +190,7 @@ describe('minibatch run: a file-list job end to end', () => {
     const job = makeJob({ script: 'echo_names.mjs', files: 2 });
     const result = await runCli(['validate', job.jobFile], { home: job.home });
     assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stdout, /valid parallel job: 1 node\(s\) x 2 process\(es\), 2 files per mini-batch/);
+    assert.match(result.stdout, /valid parallel job: 1 node\(s\) x 2 process\(es\), file list .*\/data, 2 files per mini-batch/);
     assert.equal(existsSync(job.home), false, 'validate writes no run directory');
   });
 });

@@ -1,0 +1,151 @@
+import { open } from 'node:fs/promises';
+import Papa from 'papaparse';
+import type { ColumnSpec, DelimitedPart, JsonLinesPart } from './descriptors.js';
+
+/** A row the reader could not turn into a record: it counts as a failed item, the rest go on. */
+export interface RowProblem {
+  file: string;
+  line: number;
+  message: string;
+}
+
+export interface ReadRows {
+  columns: string[];
+  rows: Record<string, unknown>[];
+  problems: RowProblem[];
+}
+
+/** Reads exactly the bytes of a part: the worker never reads outside its range. */
+export async function readRange(file: string, start: number, end: number): Promise<Buffer> {
+  const handle = await open(file, 'r');
+  try {
+    const buffer = Buffer.allocUnsafe(end - start);
+    let read = 0;
+    while (read < buffer.length) {
+      const { bytesRead } = await handle.read(buffer, read, buffer.length - read, start + read);
+      if (bytesRead === 0) throw new Error(`${file}: the file is shorter than when it was split (expected bytes ${start}-${end})`);
+      read += bytesRead;
+    }
+    return buffer;
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Decodes a range. With a UTF-8 file, bytes that are not UTF-8 fail the read with the line
+ * they are on, instead of turning silently into U+FFFD.
+ */
+export function decodeRange(bytes: Buffer, encoding: BufferEncoding, file: string, firstLine: number): string {
+  if (encoding !== 'utf8' && encoding !== 'utf-8') return bytes.toString(encoding);
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
+  } catch {
+    let line = firstLine;
+    let start = 0;
+    const decoder = new TextDecoder('utf-8', { fatal: true });
+    while (start < bytes.length) {
+      const newline = bytes.indexOf(0x0a, start);
+      const end = newline === -1 ? bytes.length : newline + 1;
+      try {
+        decoder.decode(bytes.subarray(start, end));
+      } catch {
+        throw new Error(`${file}:${line}: bytes that are not valid UTF-8 (encoding: utf8); set read_delimited.encoding to the file's encoding`);
+      }
+      start = end;
+      line++;
+    }
+    throw new Error(`${file}: bytes that are not valid UTF-8 (encoding: utf8)`);
+  }
+}
+
+const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+type Converter = (value: string) => unknown;
+
+function converterFor(column: ColumnSpec, emptyAsString: boolean): Converter {
+  const empty = emptyAsString && column.type === 'string' ? '' : null;
+  switch (column.type) {
+    case 'number':
+      // A value that is not a number is kept as text rather than lost (pandas would make the column object).
+      return (value) => (value === '' ? null : NUMBER.test(value) ? Number(value) : value);
+    case 'boolean':
+      return (value) => {
+        if (value === '') return null;
+        const lowered = value.toLowerCase();
+        return lowered === 'true' ? true : lowered === 'false' ? false : value;
+      };
+    default:
+      return (value) => (value === '' ? empty : value);
+  }
+}
+
+/**
+ * Parses a delimited part into typed row objects. A row with the wrong number of fields is
+ * reported with its file and line and left out (a failed item); the job goes on.
+ */
+export async function readDelimitedPart(part: DelimitedPart): Promise<ReadRows> {
+  const bytes = await readRange(part.file, part.start, part.end);
+  const text = decodeRange(bytes, part.options.encoding, part.file, part.line);
+  const parsed = Papa.parse<string[]>(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, { delimiter: part.options.delimiter, skipEmptyLines: true });
+  const names = part.columns.map((column) => column.name);
+  const converters = part.columns.map((column) => converterFor(column, part.options.emptyAsString));
+  const rows: Record<string, unknown>[] = [];
+  const problems: RowProblem[] = [];
+  const records = parsed.data;
+  for (let index = 0; index < records.length; index++) {
+    const record = records[index] as string[];
+    if (record.length !== names.length) {
+      problems.push({
+        file: part.file,
+        line: lineOfRecord(records, index, part.line),
+        message: `expected ${names.length} fields, got ${record.length}`,
+      });
+      continue;
+    }
+    const row: Record<string, unknown> = {};
+    for (let column = 0; column < names.length; column++) row[names[column] as string] = (converters[column] as Converter)(record[column] as string);
+    rows.push(row);
+  }
+  return { columns: names, rows, problems };
+}
+
+/** The line a record starts on: lines before it, counting newlines inside quoted fields. Only computed for bad rows. */
+function lineOfRecord(records: string[][], index: number, firstLine: number): number {
+  let line = firstLine;
+  for (let i = 0; i < index; i++) {
+    line++;
+    for (const field of records[i] as string[]) {
+      for (let at = field.indexOf('\n'); at !== -1; at = field.indexOf('\n', at + 1)) line++;
+    }
+  }
+  return line;
+}
+
+/** Parses a JSON-lines part: one object per line; a line that is not a JSON object is a failed item. */
+export async function readJsonLinesPart(part: JsonLinesPart): Promise<ReadRows> {
+  const bytes = await readRange(part.file, part.start, part.end);
+  const text = decodeRange(bytes, part.encoding, part.file, part.line);
+  const rows: Record<string, unknown>[] = [];
+  const problems: RowProblem[] = [];
+  const columns = new Map<string, true>();
+  let line = part.line;
+  for (const raw of text.split('\n')) {
+    const content = raw.trim();
+    if (content.length > 0) {
+      try {
+        const value = JSON.parse(content) as unknown;
+        if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+          problems.push({ file: part.file, line, message: 'expected a JSON object on the line' });
+        } else {
+          for (const key of Object.keys(value)) columns.set(key, true);
+          rows.push(value as Record<string, unknown>);
+        }
+      } catch (error) {
+        problems.push({ file: part.file, line, message: `not valid JSON: ${(error as Error).message}` });
+      }
+    }
+    line++;
+  }
+  return { columns: [...columns.keys()], rows, problems };
+}

@@ -1,0 +1,175 @@
+import { stat } from 'node:fs/promises';
+import { relative } from 'node:path';
+import { InvalidInputError } from '../errors.js';
+import type { MiniBatch, TablePart, TableShape } from './descriptors.js';
+import { itemCount } from './descriptors.js';
+import { parsePartitionFormat } from './mltable.js';
+import { splitParquet } from './parquet-splitter.js';
+import { planDelimitedFile, splitDelimitedFile, splitJsonLinesFile, type DelimitedFilePlan } from './record-splitter.js';
+import type { TabularSource } from './tabular-source.js';
+
+/** The rows of one file, as parts no larger than the target (except single oversized records or row groups). */
+type FileParts = AsyncGenerator<TablePart>;
+
+interface FilePartsOptions {
+  targetBytes: number;
+  skipRows: number;
+  maxRows: number;
+}
+
+/**
+ * Reads only what it must of each file (a delimited file's header and sample, a Parquet
+ * footer; delimited and JSON-lines files are scanned for record boundaries) to hand out parts.
+ * `counter.rows` counts the data rows this file contributed, `counter.skipped` those skipped.
+ */
+export class TableFiles {
+  readonly #source: TabularSource;
+  readonly #pathFormat: ReturnType<typeof parsePartitionFormat> | undefined;
+  #firstFilePlan: DelimitedFilePlan | undefined;
+
+  constructor(source: TabularSource) {
+    this.#source = source;
+    this.#pathFormat = source.transformations.partitionFormat ? parsePartitionFormat(source.transformations.partitionFormat) : undefined;
+  }
+
+  get shape(): TableShape {
+    const { dropColumns, keepColumns } = this.#source.transformations;
+    return { ...(dropColumns ? { dropColumns } : {}), ...(keepColumns ? { keepColumns } : {}) };
+  }
+
+  /** Columns that come from a file's path: the partition format's, and `Path` when asked. */
+  pathColumns(file: string): Record<string, string> | undefined {
+    const relativePath = relative(this.#source.baseFolder, file);
+    let columns: Record<string, string> | undefined;
+    if (this.#pathFormat) {
+      const extracted = this.#pathFormat.extract(relativePath);
+      if (!extracted) {
+        throw new InvalidInputError('E_JOB_INVALID', `${file}: its path ${relativePath} does not match the partition format "${this.#source.transformations.partitionFormat}"`);
+      }
+      columns = { ...extracted };
+    }
+    if (this.#source.transformations.includePathColumn) columns = { ...columns, Path: relativePath };
+    return columns;
+  }
+
+  /** Keys a path format provides (partition_keys among them need no shuffle). */
+  get pathKeys(): readonly string[] {
+    return this.#pathFormat?.keys ?? [];
+  }
+
+  async *parts(file: string, index: number, options: FilePartsOptions, counter: { rows: number; skipped: number }): FileParts {
+    const source = this.#source;
+    const pathColumns = this.pathColumns(file);
+    const withPath = <T extends TablePart>(part: T): T => (pathColumns ? { ...part, pathColumns } : part);
+    switch (source.format) {
+      case 'delimited': {
+        const options_ = source.delimited;
+        if (!options_) throw new Error('delimited source without options');
+        const plan = await this.#planDelimited(file, index);
+        const skipped = { count: 0 };
+        const counting = { skipRows: options.skipRows, maxRows: options.maxRows, targetBytes: options.targetBytes, skipped };
+        let rows = 0;
+        for await (const part of splitDelimitedFile(file, plan, options_, counting)) {
+          rows += part.rows;
+          yield withPath(part);
+        }
+        counter.rows += rows;
+        counter.skipped += skipped.count;
+        return;
+      }
+      case 'json_lines': {
+        let rows = 0;
+        const skipped = { count: 0 };
+        const encoding = source.delimited?.encoding ?? 'utf8';
+        for await (const part of splitJsonLinesFile(file, encoding, { targetBytes: options.targetBytes, skipRows: options.skipRows, maxRows: options.maxRows, skipped })) {
+          rows += part.rows;
+          yield withPath(part);
+        }
+        counter.rows += rows;
+        counter.skipped += skipped.count;
+        return;
+      }
+      case 'parquet': {
+        let skip = options.skipRows;
+        let remaining = options.maxRows;
+        for await (const part of splitParquet(file, options.targetBytes)) {
+          let rowStart = part.rowStart;
+          let rowEnd = part.rowEnd;
+          const drop = Math.min(skip, rowEnd - rowStart);
+          skip -= drop;
+          counter.skipped += drop;
+          rowStart += drop;
+          rowEnd = Math.min(rowEnd, rowStart + remaining);
+          if (rowEnd <= rowStart) {
+            if (remaining <= 0) return;
+            continue;
+          }
+          remaining -= rowEnd - rowStart;
+          counter.rows += rowEnd - rowStart;
+          yield withPath({ ...part, rowStart, rowEnd });
+        }
+        return;
+      }
+    }
+  }
+
+  /** Header handling of read_delimited: each file's own, the first file's for all, or none. */
+  async #planDelimited(file: string, index: number): Promise<DelimitedFilePlan> {
+    const options = this.#source.delimited;
+    if (!options) throw new Error('delimited source without options');
+    switch (options.header) {
+      case 'no_header':
+        return planDelimitedFile(file, options, false);
+      case 'from_first_file':
+        if (index === 0 || !this.#firstFilePlan) {
+          this.#firstFilePlan = await planDelimitedFile(file, options, true);
+          return this.#firstFilePlan;
+        }
+        return planDelimitedFile(file, options, false, this.#firstFilePlan.columns.map((column) => column.name));
+      default:
+        return planDelimitedFile(file, options, true);
+    }
+  }
+}
+
+/**
+ * Splits a table into mini-batches of about `targetBytes`. A mini-batch never crosses a file
+ * boundary: a large file is cut into ranges; small files are whole, and several small files
+ * share a mini-batch while they fit under the size together. `skip` and `take` apply to the
+ * whole table, in file order, exactly (the splitters count records).
+ */
+export async function* partitionTableBySize(source: TabularSource, targetBytes: number): AsyncGenerator<MiniBatch> {
+  const files = new TableFiles(source);
+  const shape = files.shape;
+  let id = 0;
+  let skip = source.transformations.skip;
+  let remaining = source.transformations.take ?? Number.POSITIVE_INFINITY;
+  let group: TablePart[] = [];
+  let groupBytes = 0;
+  const flush = function* (): Generator<MiniBatch> {
+    if (group.length === 0) return;
+    const descriptor = { kind: 'table' as const, parts: group, shape };
+    yield { id: id++, descriptor, items: itemCount(descriptor) };
+    group = [];
+    groupBytes = 0;
+  };
+  for (const [index, file] of source.files.entries()) {
+    if (remaining <= 0) break;
+    const size = (await stat(file)).size;
+    const small = size < targetBytes;
+    if (!small || groupBytes + size > targetBytes) yield* flush();
+    const counter = { rows: 0, skipped: 0 };
+    for await (const part of files.parts(file, index, { targetBytes: small ? Number.POSITIVE_INFINITY : targetBytes, skipRows: skip, maxRows: remaining }, counter)) {
+      if (small) {
+        group.push(part);
+      } else {
+        const descriptor = { kind: 'table' as const, parts: [part], shape };
+        yield { id: id++, descriptor, items: itemCount(descriptor) };
+      }
+    }
+    if (small) groupBytes += size;
+    remaining -= counter.rows;
+    skip -= counter.skipped;
+  }
+  yield* flush();
+}
