@@ -517,7 +517,7 @@ describe('inferTabularFormat', () => {
     const cases: [string, ReturnType<typeof inferTabularFormat>][] = [
       ['a.csv', 'delimited'],
       ['a.TSV', 'delimited'],
-      ['a.txt', 'delimited'],
+      ['a.txt', undefined],
       ['a.jsonl', 'json_lines'],
       ['a.ndjson', 'json_lines'],
       ['dir/a.json', 'json_lines'],

@@ -583,9 +583,9 @@ function localPath(path: string): string | undefined {
 /** The tabular format a file's extension suggests, if any. */
 export function inferTabularFormat(file: string): TabularFormat | undefined {
   switch (extname(file).toLowerCase()) {
+    // Not .txt: a folder of text documents is a file list far more often than a table.
     case '.csv':
     case '.tsv':
-    case '.txt':
       return 'delimited';
     case '.jsonl':
     case '.ndjson':

@@ -3,6 +3,7 @@ import { mkdtempSync, openSync, readFileSync, statSync, writeFileSync, writeSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
+import { parquetWriteFile } from 'hyparquet-writer';
 import { writeEmptyParquet, writeMixedParquet } from '../../test/fixtures/parquet/make-parquet.js';
 import { InvalidInputError } from '../errors.js';
 import type { ParquetPart } from './descriptors.js';
@@ -107,6 +108,16 @@ describe('splitParquet', () => {
       { name: 'day', type: 'string' },
       { name: 'tags', type: 'other' },
     ]);
+  });
+
+  it('fails a file compressed with a codec the reader cannot decode, before any mini-batch runs', async () => {
+    const gzip = join(dir, 'gzip.parquet');
+    // the "compressor" only has to exist for the footer to say GZIP; nothing reads the pages
+    parquetWriteFile({ filename: gzip, codec: 'GZIP', compressors: { GZIP: (input) => input }, columnData: [{ name: 'a', data: [1, 2], type: 'INT32' }] });
+    await assert.rejects(collect(splitParquet(gzip, 1024)), {
+      code: 'E_JOB_INVALID',
+      message: `${gzip}: compressed with GZIP, which minibatch cannot read yet (it reads SNAPPY and uncompressed Parquet files)`,
+    });
   });
 
   it('rejects a target that is not positive', async () => {

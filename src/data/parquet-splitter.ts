@@ -11,6 +11,7 @@ import type { ParquetPart } from './descriptors.js';
 const MAGIC = 'PAR1';
 /** Leading magic, trailing footer length and trailing magic: the smallest possible file. */
 const MIN_PARQUET_BYTES = 12;
+const READABLE_CODECS = new Set(['UNCOMPRESSED', 'SNAPPY']);
 
 /** A Parquet file opened for reading byte ranges, with its footer parsed. */
 export interface OpenParquetFile {
@@ -119,6 +120,14 @@ async function readFooter(file: string, buffer: AsyncBuffer, size: number): Prom
   if (rows !== BigInt(metadata.num_rows)) throw invalid(`its row groups hold ${rows} rows but its footer says ${metadata.num_rows}`);
   if (rows > BigInt(Number.MAX_SAFE_INTEGER)) throw invalid(`it has ${rows} rows, more than can be counted exactly`);
   if (parquetSchema(metadata).children.length === 0) throw invalid('it has no columns');
+  // hyparquet decodes only these without extra decompressors; checking here fails the job in the
+  // controller with one clear message, instead of every mini-batch failing in the workers.
+  const codecs = new Set<string>();
+  for (const group of metadata.row_groups) for (const column of group.columns) if (column.meta_data) codecs.add(column.meta_data.codec);
+  const unsupported = [...codecs].filter((codec) => !READABLE_CODECS.has(codec));
+  if (unsupported.length > 0) {
+    throw new InvalidInputError('E_JOB_INVALID', `${file}: compressed with ${unsupported.join(', ')}, which minibatch cannot read yet (it reads SNAPPY and uncompressed Parquet files)`);
+  }
   return metadata;
 }
 

@@ -75,6 +75,7 @@ async function writeParquet(store: RunStore, batchCount: number, path: string, t
     renameSync(temporary, path);
     return { rows, bytes: statSync(path).size };
   } catch (error) {
+    writer.abort();
     rmSync(temporary, { force: true });
     throw error;
   }
