@@ -16,6 +16,7 @@ function buildProgram(): Command {
 
   const setOption = () => new Option('--set <key.path=value>', 'override a job field (repeatable)').argParser(collect).default([]);
   const computeOption = () => new Option('--compute <name>', 'run on this compute (`local` runs here whatever the job names)');
+  const pythonOption = () => new Option('--python <interpreter>', 'the Python interpreter for .py entry scripts (default: MINIBATCH_PYTHON, then python3 on PATH)');
 
   program
     .command('run')
@@ -23,6 +24,7 @@ function buildProgram(): Command {
     .argument('<job.yml>', 'the job file')
     .addOption(setOption())
     .addOption(computeOption())
+    .addOption(pythonOption())
     .option('--json', 'print a machine-readable summary at the end')
     .action(async (file: string, options) => {
       const { runCommand } = await import('./commands/run.js');
@@ -36,6 +38,7 @@ function buildProgram(): Command {
     .requiredOption('-f, --file <job.yml>', 'the job file')
     .addOption(setOption())
     .addOption(computeOption())
+    .addOption(pythonOption())
     .option('--json', 'print a machine-readable summary at the end')
     .action(async (options) => {
       const { runCommand } = await import('./commands/run.js');

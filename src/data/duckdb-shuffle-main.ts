@@ -18,6 +18,8 @@ export interface ShuffleRequest {
   pathColumns: Record<string, string>[];
   keys: string[];
   outDir: string;
+  /** Parquet keeps types; CSV is for readers without a Parquet library (Python without pyarrow). */
+  outputFormat: 'parquet' | 'csv';
 }
 
 export interface ShufflePartition {
@@ -90,10 +92,13 @@ async function shuffle(request: ShuffleRequest): Promise<ShuffleResult> {
     }
   }
   const keyList = request.keys.map(identifier).join(', ');
-  await connection.run(`COPY (SELECT * FROM ${source}) TO ${quote(request.outDir)} (FORMAT parquet, PARTITION_BY (${keyList}), WRITE_PARTITION_COLUMNS true, OVERWRITE_OR_IGNORE true)`);
-  const listing = await connection.runAndReadAll(
-    `SELECT ${keyList}, filename AS __path, count(*) AS __rows FROM read_parquet(${quote(join(request.outDir, '**', '*.parquet'))}, filename=true, hive_partitioning=false) GROUP BY ALL ORDER BY ALL`,
-  );
+  const csv = request.outputFormat === 'csv';
+  const format = csv ? 'csv, HEADER true' : 'parquet';
+  await connection.run(`COPY (SELECT * FROM ${source}) TO ${quote(request.outDir)} (FORMAT ${format}, PARTITION_BY (${keyList}), WRITE_PARTITION_COLUMNS true, OVERWRITE_OR_IGNORE true)`);
+  const written = csv
+    ? `read_csv(${quote(join(request.outDir, '**', '*.csv'))}, filename=true, hive_partitioning=false, header=true)`
+    : `read_parquet(${quote(join(request.outDir, '**', '*.parquet'))}, filename=true, hive_partitioning=false)`;
+  const listing = await connection.runAndReadAll(`SELECT ${keyList}, filename AS __path, count(*) AS __rows FROM ${written} GROUP BY ALL ORDER BY ALL`);
   const partitions = new Map<string, ShufflePartition>();
   let rows = 0;
   for (const row of listing.getRowObjectsJS()) {

@@ -5,13 +5,16 @@ import { InvalidInputError } from '../errors.js';
 import type { MiniBatch, TablePart } from './descriptors.js';
 import { itemCount } from './descriptors.js';
 import type { ShuffleRequest, ShuffleResult } from './duckdb-shuffle-main.js';
+import { planDelimitedFile, splitDelimitedFile } from './record-splitter.js';
 import { TableFiles } from './table-partition.js';
-import type { TabularSource } from './tabular-source.js';
+import type { DelimitedOptions, TabularSource } from './tabular-source.js';
 
 export interface PartitionOptions {
   /** Where a shuffle writes its partitioned Parquet files (inside the run directory). */
   workDir: string;
   onLog?: (level: 'INFO' | 'WARNING', message: string) => void;
+  /** The shuffle's output: Parquet (typed), or CSV for workers that cannot read Parquet. */
+  shuffleFormat?: 'parquet' | 'csv';
 }
 
 /**
@@ -65,6 +68,7 @@ async function* shuffle(source: TabularSource, files: TableFiles, keys: readonly
     pathColumns: source.files.map((file) => files.pathColumns(file) ?? {}),
     keys: [...keys],
     outDir: options.workDir,
+    outputFormat: options.shuffleFormat ?? 'parquet',
   };
   options.onLog?.('INFO', `partition_keys ${keys.join(', ')}: shuffling ${source.files.length} file(s) with DuckDB into ${options.workDir}`);
   const result = await runShuffle(request);
@@ -72,8 +76,17 @@ async function* shuffle(source: TabularSource, files: TableFiles, keys: readonly
   for (const rejected of result.rejected) options.onLog?.('WARNING', `row not read (${rejected.file}:${rejected.line}): ${rejected.message}`);
   options.onLog?.('INFO', `partition_keys: ${result.partitions.length} distinct values, ${result.rows} rows`);
   let id = 0;
+  const csvOptions: DelimitedOptions = { delimiter: ',', encoding: 'utf8', header: 'all_files_same_headers', emptyAsString: false };
   for (const partition of result.partitions) {
-    const parts: TablePart[] = partition.files.map((file) => ({ format: 'parquet', file: file.path, rowStart: 0, rowEnd: file.rows }));
+    const parts: TablePart[] = [];
+    for (const file of partition.files) {
+      if (request.outputFormat === 'parquet') {
+        parts.push({ format: 'parquet', file: file.path, rowStart: 0, rowEnd: file.rows });
+        continue;
+      }
+      const plan = await planDelimitedFile(file.path, csvOptions, true);
+      for await (const part of splitDelimitedFile(file.path, plan, csvOptions, { targetBytes: Number.POSITIVE_INFINITY })) parts.push(part);
+    }
     const descriptor = { kind: 'table' as const, parts, shape: files.shape, partitionKeyValue: partition.value };
     yield { id: id++, descriptor, items: itemCount(descriptor) };
   }

@@ -9,6 +9,8 @@ export interface PartitionContext {
   /** Scratch space of the run (partition shuffles write here). */
   workDir: string;
   onLog?: (level: 'INFO' | 'WARNING', message: string) => void;
+  /** How a partition_keys shuffle writes its partitions (CSV when the workers are Python). */
+  shuffleFormat?: 'parquet' | 'csv';
 }
 
 /**

@@ -1,5 +1,7 @@
 import { cpSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { extname, join } from 'node:path';
+import { findPython, type PythonInterpreter } from '../bridges/python-interpreter.js';
+import { checkCondaFile } from './conda-check.js';
 import { partitionInput } from '../data/partition.js';
 import { planInput, type InputPlan } from '../data/plan-input.js';
 import { EngineLog } from '../logs/engine-log.js';
@@ -33,6 +35,8 @@ export interface RunJobOptions {
   onEvent?: (event: RunEvent) => void;
   /** Set by the CLI to cancel (Ctrl-C): running attempts are stopped. */
   signal?: AbortSignal;
+  /** `--python`: the interpreter for .py entry scripts. */
+  python?: string | undefined;
 }
 
 export type RunEvent =
@@ -79,8 +83,9 @@ export async function runParallelJob(options: RunJobOptions): Promise<RunJobResu
     computeOverride: options.computeOverride,
     processesPerInstance: gpus.length > 0 ? 1 : undefined,
   });
-  // The input is looked at (MLTable, formats, headers) before anything is written, too.
+  // The input is looked at (MLTable, formats, headers) and the interpreter found before anything is written, too.
   const plan = await planInput(job);
+  const runtime = await chooseRuntime(job, options.python);
   directory.create();
 
   const startedAt = new Date();
@@ -107,8 +112,17 @@ export async function runParallelJob(options: RunJobOptions): Promise<RunJobResu
   const store = RunStore.create(directory.state, { runId: directory.runId, jobFile: job.jobFile });
   const report = new ProcessedBatchesReport(directory.processedBatches);
   const monitor = new ResourceMonitor(directory.resourceUsage(0), directory.root, job.resourceMonitorIntervalMs);
+  if (runtime.kind === 'python') {
+    log.write('INFO', `Python entry script: ${runtime.interpreter.path} (Python ${runtime.interpreter.version}, from ${runtime.interpreter.source})`);
+    emit({ type: 'notice', message: `Python ${runtime.interpreter.version} at ${runtime.interpreter.path} (from ${runtime.interpreter.source})` });
+    for (const message of await checkCondaFile(job, runtime.interpreter.path)) {
+      log.write('WARNING', message);
+      emit({ type: 'warning', message });
+    }
+  }
   const backend = new LocalBackend({
     job,
+    runtime: runtime.kind === 'python' ? { kind: 'python', interpreter: runtime.interpreter.path } : { kind: 'node' },
     gpus,
     tasksPerProcess: options.tasksPerProcess,
     logs: {
@@ -132,7 +146,14 @@ export async function runParallelJob(options: RunJobOptions): Promise<RunJobResu
   options.signal?.addEventListener('abort', onAbort, { once: true });
   let result: SchedulerResult;
   try {
-    result = await scheduler.run(partitionInput(job, plan, { workDir: join(directory.root, 'partitions'), onLog: (level, message) => log.write(level, message) }));
+    result = await scheduler.run(
+      partitionInput(job, plan, {
+        workDir: join(directory.root, 'partitions'),
+        onLog: (level, message) => log.write(level, message),
+        // Python workers read partitions with pandas, which needs pyarrow for Parquet: CSV always works.
+        shuffleFormat: runtime.kind === 'python' ? 'csv' : 'parquet',
+      }),
+    );
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
     clearInterval(overview);
@@ -157,4 +178,11 @@ export async function runParallelJob(options: RunJobOptions): Promise<RunJobResu
   log.write(status === 'succeeded' ? 'INFO' : 'WARNING', `run ${directory.runId} ${status}${result.reason ? `: ${result.reason}` : ''}`);
   const exitCode = status === 'succeeded' ? 0 : cancelled ? 130 : result.failureKind === 'invalid-script' ? 2 : 1;
   return { runId: directory.runId, runDir: directory.root, status, exitCode, result, output, jobResultPath: directory.jobResult };
+}
+
+type ChosenRuntime = { kind: 'node' } | { kind: 'python'; interpreter: PythonInterpreter };
+
+async function chooseRuntime(job: ResolvedParallelJob, flag: string | undefined): Promise<ChosenRuntime> {
+  if (extname(job.entryScript) !== '.py') return { kind: 'node' };
+  return { kind: 'python', interpreter: await findPython({ flag, env: process.env.MINIBATCH_PYTHON, environment: job.pythonEnvironment }) };
 }

@@ -3,6 +3,7 @@ import type { ResolvedParallelJob } from '../spec/resolve-job.js';
 import type { AttemptTask } from '../worker/worker-pool.js';
 import { WorkerPool, type WorkerLogPaths } from '../worker/worker-pool.js';
 import type { WorkerSetup } from '../worker/protocol.js';
+import type { WorkerRuntime } from '../worker/worker-process.js';
 import type { BackendHandlers, QueueBackend } from './queue-backend.js';
 
 export interface LocalBackendOptions {
@@ -14,6 +15,8 @@ export interface LocalBackendOptions {
   tasksPerProcess?: number;
   /** Grace for shutdown() at the end, in ms. */
   shutdownGraceMs?: number;
+  /** Node.js, or the Python interpreter for a .py entry script. */
+  runtime: WorkerRuntime;
 }
 
 /**
@@ -43,6 +46,7 @@ export class LocalBackend implements QueueBackend {
       loggingLevel: job.loggingLevel,
       timeoutMs: job.timeoutMs,
       overheadTimeoutMs: job.overheadTimeoutMs,
+      appendRowHeader: job.appendRow?.header ?? false,
     };
     const gpus = this.#options.gpus ?? [];
     for (let node = 0; node < job.instanceCount; node++) {
@@ -59,6 +63,7 @@ export class LocalBackend implements QueueBackend {
           maxInitFailures: INIT_FAILURES_PER_PROCESS * job.processesPerInstance,
           tasksPerProcess: this.#options.tasksPerProcess ?? 2,
           logs: this.#options.logs,
+          runtime: this.#options.runtime,
           // One GPU per process, local ranks beyond the GPU count get none (DESIGN.md §6).
           perProcessEnv: gpus.length > 0 ? (rank) => (rank < gpus.length ? { CUDA_VISIBLE_DEVICES: String(gpus[rank]) } : { CUDA_VISIBLE_DEVICES: '' }) : undefined,
         },

@@ -582,15 +582,15 @@ describe('resolveParallelJob: rejected jobs name the file, position and field', 
     );
   });
 
-  it('a Python entry script', () => {
+  it('a missing Python entry script', () => {
     assert.equal(
       invalidJobMessage(BASE.replace('score.mjs', 'score.py')),
-      'job.yml:7:3: task.entry_script: Python entry scripts are not supported by this version of minibatch yet; expected .mjs, .js, .cjs or .ts',
+      `job.yml:7:3: task.entry_script: entry script not found: ${join(dir, 'src', 'score.py')}`,
     );
   });
 
   it('an entry script with an unsupported extension', () => {
-    assert.equal(invalidJobMessage(BASE.replace('score.mjs', 'score.rb')), 'job.yml:7:3: task.entry_script: expected a .mjs, .js, .cjs or .ts script, got ".rb"');
+    assert.equal(invalidJobMessage(BASE.replace('score.mjs', 'score.rb')), 'job.yml:7:3: task.entry_script: expected a .py, .mjs, .js, .cjs or .ts script, got ".rb"');
   });
 
   it('a missing task.code folder', () => {
@@ -656,7 +656,7 @@ describe('resolveParallelJob: notices for fields with no local effect', () => {
     );
     assert.equal(resolved.instanceCount, 2);
     assert.deepEqual(resolved.notices, [
-      "no local effect, accepted for compatibility: resources.instance_type, task.environment.image, task.environment.conda_file (the script runs with this machine's Node.js)",
+      "no local effect, accepted for compatibility: resources.instance_type, task.environment.image, task.environment.conda_file (nothing is provisioned: the script runs with this machine's Node.js or Python)",
     ]);
   });
 
@@ -679,7 +679,7 @@ describe('resolveParallelJob: notices for fields with no local effect', () => {
   it('a named environment reference', () => {
     const resolved = resolveText(BASE + '  environment: azureml:AzureML-sklearn-1.0:1\n');
     assert.deepEqual(resolved.notices, [
-      "no local effect, accepted for compatibility: task.environment (azureml:AzureML-sklearn-1.0:1) (the script runs with this machine's Node.js)",
+      "no local effect, accepted for compatibility: task.environment (azureml:AzureML-sklearn-1.0:1) (nothing is provisioned: the script runs with this machine's Node.js or Python)",
     ]);
   });
 });

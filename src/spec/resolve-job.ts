@@ -117,6 +117,10 @@ export interface ResolvedParallelJob {
   /** Bound argv for the script, engine arguments included (as the reference passes them). */
   readonly programArguments: readonly string[];
   readonly appendRow: ResolvedAppendRow | undefined;
+  /** `task.environment.python`, if the job names an interpreter or virtual environment. */
+  readonly pythonEnvironment: string | undefined;
+  /** `task.environment.conda_file` resolved, when given as a path. */
+  readonly condaFile: string | undefined;
   /** Fields accepted for compatibility that have no local effect: one notice each. */
   readonly notices: readonly string[];
   /** Likely mistakes that are not errors (near-miss engine arguments). */
@@ -136,7 +140,7 @@ export interface ResolveOptions {
   processesPerInstance?: number | undefined;
 }
 
-const SCRIPT_EXTENSIONS = new Set(['.mjs', '.js', '.cjs', '.ts', '.mts', '.cts']);
+const SCRIPT_EXTENSIONS = new Set(['.py', '.mjs', '.js', '.cjs', '.ts', '.mts', '.cts']);
 
 /** Validates the document against the schema; every problem is reported at once, with its position. */
 export function validateParallelJob(source: YamlSource): ParallelJobOptions {
@@ -286,10 +290,8 @@ export function resolveParallelJob(source: YamlSource, jobFile: string, options:
     problem(['task', 'entry_script'], `entry script not found: ${entryScript}`);
   } else {
     const extension = extname(entryScript);
-    if (extension === '.py') {
-      problem(['task', 'entry_script'], 'Python entry scripts are not supported by this version of minibatch yet; expected .mjs, .js, .cjs or .ts');
-    } else if (!SCRIPT_EXTENSIONS.has(extension)) {
-      problem(['task', 'entry_script'], `expected a .mjs, .js, .cjs or .ts script, got "${extension || 'no extension'}"`);
+    if (!SCRIPT_EXTENSIONS.has(extension)) {
+      problem(['task', 'entry_script'], `expected a .py, .mjs, .js, .cjs or .ts script, got "${extension || 'no extension'}"`);
     }
   }
 
@@ -358,6 +360,8 @@ export function resolveParallelJob(source: YamlSource, jobFile: string, options:
     entryScript,
     programArguments,
     appendRow,
+    pythonEnvironment: typeof job.task.environment === 'object' && job.task.environment.python ? fromJobDir(job.task.environment.python) : undefined,
+    condaFile: typeof job.task.environment === 'object' && typeof job.task.environment.conda_file === 'string' ? fromJobDir(job.task.environment.conda_file) : undefined,
     notices,
     warnings,
     options: job,
@@ -424,7 +428,7 @@ function collectCloudOnlyNotices(job: ParallelJobOptions, notices: string[], fro
     }
   }
   if (noLocalEffect.length > 0) {
-    notices.push(`no local effect, accepted for compatibility: ${noLocalEffect.join(', ')} (the script runs with this machine's Node.js)`);
+    notices.push(`no local effect, accepted for compatibility: ${noLocalEffect.join(', ')} (nothing is provisioned: the script runs with this machine's Node.js or Python)`);
   }
   if (job.copy_logs_to_parent ?? fromArgs.copy_logs_to_parent) {
     notices.push('copy_logs_to_parent: a standalone job has no parent pipeline; logs stay in this run directory');

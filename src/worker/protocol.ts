@@ -24,6 +24,8 @@ export interface WorkerSetup {
   timeoutMs: number;
   /** Time allowed to load a mini-batch before run() (overhead_timeout). */
   overheadTimeoutMs: number;
+  /** Python: DataFrame rows become objects (a CSV header) instead of lists (space-separated). */
+  appendRowHeader: boolean;
 }
 
 export interface TaskMessage {

@@ -1,10 +1,10 @@
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { appendFileSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { MiniBatch } from '../data/descriptors.js';
 import { IllegalStateError, type SerializedError } from '../errors.js';
 import type { ControllerMessage, TaskMessage, TaskResult, WorkerMessage, WorkerSetup } from './protocol.js';
+import { startWorkerProcess, type WorkerProcess, type WorkerRuntime } from './worker-process.js';
 
 /** One try of one mini-batch, as handed to a worker. */
 export interface AttemptTask {
@@ -75,14 +75,11 @@ export interface WorkerPoolOptions {
   /** Tasks held per process: 1 running + prefetched ones, so no time is lost between batches. */
   tasksPerProcess: number;
   logs: WorkerLogPaths;
+  /** Node.js for JS/TS entry scripts, a Python interpreter for .py ones. */
+  runtime: WorkerRuntime;
   /** Extra environment per process (e.g. CUDA_VISIBLE_DEVICES), by local process rank. */
   perProcessEnv?: (processRank: number) => Record<string, string>;
 }
-
-/** The file that runs inside each worker process (the .ts source under tsx, the .js build otherwise). */
-const WORKER_MAIN = fileURLToPath(new URL(`./worker-main${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
-// Resolved here, not by name: the worker's cwd is the job's code folder, where `tsx` is not found.
-const WORKER_EXEC_ARGV = import.meta.url.endsWith('.ts') ? ['--import', import.meta.resolve('tsx')] : [];
 
 /**
  * Slot lifecycle: spawning → ready → restarting (killed on purpose) → spawning … → stopped.
@@ -106,6 +103,7 @@ class Slot {
   fatal: SerializedError | undefined;
   /** Tasks dispatched in this tick, sent together in one message at its end. */
   outgoing: TaskMessage[] = [];
+  channel: WorkerProcess | undefined;
   constructor(
     readonly rank: number,
     readonly stdoutFd: number,
@@ -262,21 +260,16 @@ export class WorkerPool {
       MINIBATCH_GLOBAL_RANK: String(firstGlobalRank + slot.rank),
       MINIBATCH_WORLD_SIZE: String(setup.worldSize),
     };
-    const child = fork(WORKER_MAIN, [], {
-      cwd: this.#options.cwd,
-      env,
-      execArgv: WORKER_EXEC_ARGV,
-      // JSON is cheaper than structured clone for these small messages (rows travel as one string).
-      serialization: 'json',
-      stdio: ['ignore', slot.stdoutFd, slot.stderrFd, 'ipc'],
-    });
+    const worker = startWorkerProcess(this.#options.runtime, { cwd: this.#options.cwd, env, stdoutFd: slot.stdoutFd, stderrFd: slot.stderrFd });
+    const child = worker.child;
+    slot.channel = worker;
     slot.child = child;
     this.#children.add(child);
     child.once('exit', () => this.#children.delete(child));
     slot.state = 'spawning';
     slot.killReason = undefined;
     slot.fatal = undefined;
-    child.on('message', (message: WorkerMessage) => {
+    worker.onMessage((message: WorkerMessage) => {
       if (slot.child === child) this.#onMessage(slot, message);
     });
     child.on('exit', (code, signal) => {
@@ -287,8 +280,7 @@ export class WorkerPool {
   }
 
   #send(slot: Slot, message: ControllerMessage): void {
-    const child = slot.child;
-    if (child?.connected) child.send(message);
+    if (slot.child) slot.channel?.send(message);
   }
 
   #identity(slot: Slot): WorkerIdentity {

@@ -6,6 +6,7 @@ import { ProgressDisplay } from '../progress-display.js';
 export interface RunCommandOptions {
   set: string[];
   compute?: string;
+  python?: string;
   json?: boolean;
 }
 
@@ -28,6 +29,7 @@ export async function runCommand(jobFile: string, options: RunCommandOptions): P
       jobFile,
       sets: options.set,
       computeOverride: options.compute,
+      python: options.python,
       signal: cancel.signal,
       onEvent: (event) => {
         switch (event.type) {

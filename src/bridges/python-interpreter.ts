@@ -1,0 +1,76 @@
+import { execFile } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { InvalidInputError } from '../errors.js';
+
+const run = promisify(execFile);
+
+export interface PythonInterpreter {
+  path: string;
+  version: string;
+  /** Where the choice came from, for the log. */
+  source: string;
+}
+
+export interface PythonChoice {
+  /** `--python`. */
+  flag?: string | undefined;
+  /** `MINIBATCH_PYTHON`. */
+  env?: string | undefined;
+  /** `task.environment.python`: an interpreter or a virtual environment's folder. */
+  environment?: string | undefined;
+}
+
+const MINIMUM = [3, 8] as const;
+
+/**
+ * The interpreter for Python entry scripts: `--python`, then `MINIBATCH_PYTHON`, then the job's
+ * `environment.python` (a venv folder means its bin/python), then `python3` on PATH. It must
+ * run and be Python ≥ 3.8; otherwise the job is refused before it starts.
+ */
+export async function findPython(choice: PythonChoice): Promise<PythonInterpreter> {
+  const [candidate, source] =
+    choice.flag !== undefined
+      ? [choice.flag, '--python']
+      : choice.env
+        ? [choice.env, 'MINIBATCH_PYTHON']
+        : choice.environment
+          ? [venvPython(choice.environment), 'task.environment.python']
+          : ['python3', 'python3 on PATH'];
+  let output: string;
+  try {
+    ({ stdout: output } = await run(candidate, ['-c', 'import sys; print("%d.%d.%d" % sys.version_info[:3])'], { timeout: 15_000 }));
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : (error as Error).message.split('\n')[0];
+    throw new InvalidInputError('E_USAGE', `Python interpreter ${candidate} (from ${source}): ${reason}; a .py entry script needs Python ${MINIMUM.join('.')} or newer (choose one with --python or MINIBATCH_PYTHON)`);
+  }
+  const version = output.trim();
+  const [major = 0, minor = 0] = version.split('.').map(Number);
+  if (major < MINIMUM[0] || (major === MINIMUM[0] && minor < MINIMUM[1])) {
+    throw new InvalidInputError('E_USAGE', `Python interpreter ${candidate} (from ${source}) is Python ${version}; expected ${MINIMUM.join('.')} or newer`);
+  }
+  return { path: candidate, version, source };
+}
+
+function venvPython(path: string): string {
+  if (existsSync(path) && statSync(path).isDirectory()) {
+    for (const name of ['bin/python3', 'bin/python', 'Scripts/python.exe']) {
+      const candidate = join(path, name);
+      if (existsSync(candidate)) return candidate;
+    }
+  }
+  return path;
+}
+
+/** Whether `modules` import in the interpreter; the names of those that do not. */
+export async function missingModules(interpreter: string, modules: readonly string[]): Promise<string[]> {
+  if (modules.length === 0) return [];
+  const script = `import importlib, json, sys\nmissing = []\nfor name in json.loads(sys.argv[1]):\n    try:\n        importlib.import_module(name)\n    except Exception:\n        missing.append(name)\nprint(json.dumps(missing))`;
+  try {
+    const { stdout } = await run(interpreter, ['-c', script, JSON.stringify(modules)], { timeout: 60_000 });
+    return JSON.parse(stdout.trim()) as string[];
+  } catch {
+    return [...modules];
+  }
+}
