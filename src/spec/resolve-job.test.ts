@@ -582,11 +582,8 @@ describe('resolveParallelJob: rejected jobs name the file, position and field', 
     );
   });
 
-  it('a missing Python entry script', () => {
-    assert.equal(
-      invalidJobMessage(BASE.replace('score.mjs', 'score.py')),
-      `job.yml:7:3: task.entry_script: entry script not found: ${join(dir, 'src', 'score.py')}`,
-    );
+  it('a Python entry script is accepted (its interpreter is checked when the run starts)', () => {
+    assert.equal(resolveText(BASE.replace('score.mjs', 'score.py')).entryScript, join(dir, 'src', 'score.py'));
   });
 
   it('an entry script with an unsupported extension', () => {
