@@ -8,6 +8,7 @@ import { stringify } from 'yaml';
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const CLI = join(REPO, 'bin', 'minibatch.js');
 export const FIXTURE_SCRIPTS = join(REPO, 'test', 'fixtures', 'scripts');
+export const FIXTURE_PYTHON = join(REPO, 'test', 'fixtures', 'python');
 
 export function tempDir(prefix = 'mb-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
@@ -27,6 +28,8 @@ export function makeInputFolder(dir: string, count: number, name = (i: number) =
 
 export interface JobSpec {
   script: string;
+  /** Folder the script is copied from (default: test/fixtures/scripts). */
+  fixtures?: string;
   files?: number;
   size?: number | string;
   processes?: number;
@@ -44,7 +47,7 @@ export function makeJob(spec: JobSpec): { dir: string; jobFile: string; output: 
   const dir = tempDir();
   makeInputFolder(dir, spec.files ?? 6);
   mkdirSync(join(dir, 'src'), { recursive: true });
-  writeFileSync(join(dir, 'src', spec.script), readFileSync(join(FIXTURE_SCRIPTS, spec.script)));
+  writeFileSync(join(dir, 'src', spec.script), readFileSync(join(spec.fixtures ?? FIXTURE_SCRIPTS, spec.script)));
   const appendRow = spec.appendRow === undefined ? 'result.txt' : spec.appendRow;
   const job: Record<string, unknown> = {
     type: 'parallel',

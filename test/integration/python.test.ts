@@ -1,0 +1,146 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { FIXTURE_PYTHON, countMatching, makeJob, onlyRunDir, readLines, runCli } from '../helpers.js';
+
+/** An interpreter that runs, and one that has pandas (Debian's /usr/bin/python3 with python3-pandas, in CI). */
+function interpreter(requirePandas: boolean): string | undefined {
+  for (const candidate of ['/usr/bin/python3', 'python3']) {
+    try {
+      execFileSync(candidate, ['-c', requirePandas ? 'import pandas' : 'import sys'], { stdio: 'ignore' });
+      return candidate;
+    } catch {
+      // try the next one
+    }
+  }
+  return undefined;
+}
+
+const PYTHON = interpreter(false);
+const PANDAS_PYTHON = interpreter(true);
+const noPython = PYTHON ? false : 'no python3 found';
+const noPandas = PANDAS_PYTHON ? false : 'no Python interpreter with pandas found (CI installs python3-pandas)';
+
+const pyJob = (script: string, extra: Parameters<typeof makeJob>[0] = { script }) => makeJob({ fixtures: FIXTURE_PYTHON, ...extra, script });
+
+describe('Python entry scripts, unchanged from the reference', { skip: noPython }, () => {
+  it('runs a reference file-list script: init once per process, parse_known_args, print to the stdout log', async () => {
+    const job = pyJob('reference_file_scoring.py', { script: 'reference_file_scoring.py', files: 7, size: 3, programArguments: '--model_prefix iris --error_threshold 5' });
+    const result = await runCli(['run', job.jobFile, '--python', PYTHON ?? 'python3'], { home: job.home });
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /notice: Python \d+\.\d+\.\d+ at .* \(from --python\)/);
+    assert.deepEqual(
+      readLines(job.output),
+      Array.from({ length: 7 }, (_, i) => `iris f-${String(i).padStart(4, '0')}.txt ${i}`),
+    );
+    const runDir = onlyRunDir(job.home);
+    const stdout = ['process-0', 'process-1'].map((name) => join(runDir, 'logs/user/stdout/node-0', `${name}.stdout.txt`)).filter(existsSync).map((path) => readFileSync(path, 'utf8')).join('');
+    assert.match(stdout, /init: model loaded with prefix iris/);
+    assert.match(readFileSync(join(runDir, 'logs/sys/minibatch.log'), 'utf8'), /Python entry script: .* \(Python \d+\.\d+\.\d+, from --python\)/);
+  });
+
+  it('MINIBATCH_PYTHON chooses the interpreter', async () => {
+    const job = pyJob('reference_file_scoring.py', { script: 'reference_file_scoring.py', files: 2 });
+    const result = await runCli(['run', job.jobFile], { home: job.home, env: { MINIBATCH_PYTHON: PYTHON ?? 'python3' } });
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /\(from MINIBATCH_PYTHON\)/);
+  });
+
+  it('a traceback from run() is in the error log in full, its last line in the CLI and job_result.txt', async () => {
+    const job = pyJob('fixture_raises.py', { script: 'fixture_raises.py', files: 2, size: 2, retry: { max_retries: 0 }, extra: { mini_batch_error_threshold: 0 } });
+    const result = await runCli(['run', job.jobFile, '--python', PYTHON ?? 'python3'], { home: job.home });
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /First error \(mini-batch 0, try 1, node-0\/process-\d\): cannot score f-0000\.txt/);
+    const runDir = onlyRunDir(job.home);
+    const jobResult = readFileSync(join(runDir, 'logs/job_result.txt'), 'utf8');
+    assert.match(jobResult, /Traceback \(most recent call last\):[\s\S]*fixture_raises\.py", line 2, in helper[\s\S]*ValueError: cannot score f-0000\.txt/);
+    assert.equal(existsSync(job.output), false);
+  });
+
+  it('run() returning None fails the mini-batch with the reason', async () => {
+    const job = pyJob('fixture_returns_none.py', { script: 'fixture_returns_none.py', files: 2, retry: { max_retries: 0 }, extra: { mini_batch_error_threshold: 0 } });
+    const result = await runCli(['run', job.jobFile, '--python', PYTHON ?? 'python3', '--json'], { home: job.home });
+    assert.equal(result.code, 1);
+    assert.match(JSON.parse(result.stdout).firstError.message, /^run\(\) returned None; expected a list, tuple or DataFrame with one element per successful item/);
+  });
+
+  it('a timeout kills a Python process stuck in a loop; the new process runs init() again', async () => {
+    const job = pyJob('fixture_hang_once.py', { script: 'fixture_hang_once.py', files: 4, size: 1, processes: 1, retry: { timeout: 1 } });
+    const result = await runCli(['run', job.jobFile, '--python', PYTHON ?? 'python3', '--json'], { home: job.home });
+    assert.equal(result.code, 0, result.stderr);
+    const summary = JSON.parse(result.stdout);
+    assert.equal(summary.miniBatches.retries, 1);
+    assert.equal(summary.firstError.kind, 'timeout');
+    assert.equal(countMatching(join(job.dir, 'state', 'init.log'), /^init /), 2);
+    assert.deepEqual(readLines(job.output), ['f-0000.txt', 'f-0001.txt', 'f-0002.txt', 'f-0003.txt']);
+  });
+
+  const contract: [string, string, RegExp][] = [
+    ['no run function', 'fixture_no_run.py', /does not define a run function; expected def run\(mini_batch\) or def run\(mini_batch, mini_batch_context\) \(it defines: init, score\)/],
+    ['run with the wrong arity', 'fixture_wrong_arity.py', /run takes 3 parameters; expected run\(mini_batch\) or run\(mini_batch, mini_batch_context\)/],
+    ['a syntax error, with file and line', 'fixture_syntax_error.py', /has a syntax error at .*fixture_syntax_error\.py:2:/],
+    ['an import of a missing module, naming it and the interpreter', 'fixture_missing_module.py', /failed to import: No module named 'definitely_not_an_installed_module' \(interpreter: .*python/],
+  ];
+  for (const [name, script, message] of contract) {
+    it(`bad script: ${name} (exit 2, nothing written)`, async () => {
+      const job = pyJob(script, { script, files: 2 });
+      const result = await runCli(['run', job.jobFile, '--python', PYTHON ?? 'python3'], { home: job.home });
+      assert.equal(result.code, 2, result.stderr);
+      assert.match(result.stderr, message);
+      assert.equal(existsSync(job.output), false);
+    });
+  }
+
+  it('an interpreter that does not exist is refused before the run (exit 2)', async () => {
+    const job = pyJob('reference_file_scoring.py', { script: 'reference_file_scoring.py', files: 2 });
+    const result = await runCli(['run', job.jobFile, '--python', '/nonexistent/python9'], { home: job.home });
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /^minibatch: Python interpreter \/nonexistent\/python9 \(from --python\): not found; a \.py entry script needs Python 3\.8 or newer/m);
+    assert.equal(existsSync(job.home), false);
+  });
+
+  it('a conda file is not provisioned: packages that do not import are named once', async () => {
+    const job = pyJob('reference_file_scoring.py', { script: 'reference_file_scoring.py', files: 2 });
+    writeFileSync(join(job.dir, 'conda.yml'), 'name: env\ndependencies:\n  - python=3.10\n  - pip:\n    - argparse\n    - surely-missing-package==1.0\n');
+    writeFileSync(job.jobFile, readFileSync(job.jobFile, 'utf8').replace('task:\n', 'task:\n  environment: {image: mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu20.04, conda_file: ./conda.yml}\n'));
+    const result = await runCli(['run', job.jobFile, '--python', PYTHON ?? 'python3'], { home: job.home });
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /warning: task\.environment\.conda_file lists packages that do not import in .*: surely_missing_package \(the environment is not provisioned locally\)/);
+  });
+});
+
+describe('Python tabular scripts with pandas', { skip: noPython || noPandas }, () => {
+  function salesJob(extra: Record<string, unknown>) {
+    const job = pyJob('tabular_context.py', { script: 'tabular_context.py', files: 0, appendRow: 'scores.txt', programArguments: '--factor 2', extra });
+    const lines = ['id,store,price,qty'];
+    for (let i = 0; i < 200; i++) lines.push(`${i},s${i % 4},${(i % 7) + 0.5},${i % 3}`);
+    writeFileSync(join(job.dir, 'data', 'sales.csv'), `${lines.join('\n')}\n`);
+    return job;
+  }
+
+  it('a DataFrame per mini-batch (byte ranges of a CSV), rows space-separated in the output', async () => {
+    const job = salesJob({ mini_batch_size: '1kb' });
+    const result = await runCli(['run', job.jobFile, '--python', PANDAS_PYTHON ?? 'python3', '--json'], { home: job.home });
+    assert.equal(result.code, 0, result.stderr);
+    const summary = JSON.parse(result.stdout);
+    assert.ok(summary.miniBatches.total > 1);
+    const rows = readLines(job.output);
+    assert.equal(rows.length, 200);
+    assert.equal(rows[1], '1 3 s1 0'); // numbers are written as JSON numbers: 3.0 is 3
+    assert.equal(rows[199]?.split(' ')[0], '199', 'input order');
+  });
+
+  it('partition_keys: one DataFrame per store with mini_batch_context.partition_key_value', async () => {
+    const job = salesJob({ partition_keys: ['store'], append_row_dataframe_header: true });
+    writeFileSync(job.jobFile, readFileSync(job.jobFile, 'utf8').replace('./out/scores.txt', './out/scores.csv'));
+    const result = await runCli(['run', job.jobFile, '--python', PANDAS_PYTHON ?? 'python3', '--json'], { home: job.home });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(JSON.parse(result.stdout).miniBatches.total, 4);
+    const rows = readLines(join(job.dir, 'out', 'scores.csv'));
+    assert.equal(rows[0], 'id,total,store,batch');
+    assert.equal(rows.length, 201);
+    assert.deepEqual(new Set(rows.slice(1).map((row) => row.split(',')[2])), new Set(['s0', 's1', 's2', 's3']));
+  });
+});
