@@ -101,6 +101,15 @@ describe('Python entry scripts, unchanged from the reference', { skip: noPython 
     assert.equal(existsSync(job.home), false);
   });
 
+  it('a Python older than 3.8 is refused before the run (exit 2)', async () => {
+    const job = pyJob('reference_file_scoring.py', { script: 'reference_file_scoring.py', files: 2 });
+    const fake = join(job.dir, 'python3.7');
+    writeFileSync(fake, '#!/bin/sh\necho 3.7.9\n', { mode: 0o755 });
+    const result = await runCli(['run', job.jobFile, '--python', fake], { home: job.home });
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /Python interpreter .*python3\.7 \(from --python\) is Python 3\.7\.9; expected 3\.8 or newer/);
+  });
+
   it('a conda file is not provisioned: packages that do not import are named once', async () => {
     const job = pyJob('reference_file_scoring.py', { script: 'reference_file_scoring.py', files: 2 });
     writeFileSync(join(job.dir, 'conda.yml'), 'name: env\ndependencies:\n  - python=3.10\n  - pip:\n    - argparse\n    - surely-missing-package==1.0\n');

@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { FIXTURE_PYTHON, FIXTURE_SCRIPTS, makeJob, readLines, runCli } from '../helpers.js';
+
+/*
+ * One suite, every entry-script bridge: the JS bridge and the Python bridge must behave the
+ * same for the same job (rows, order, partial returns, errors, bad returns, init once per
+ * process, arguments, environment).
+ */
+function python(): string | undefined {
+  for (const candidate of ['/usr/bin/python3', 'python3']) {
+    try {
+      execFileSync(candidate, ['-c', 'import sys'], { stdio: 'ignore' });
+      return candidate;
+    } catch {
+      // next
+    }
+  }
+  return undefined;
+}
+
+const PYTHON = python();
+const bridges = [
+  { name: 'js', script: 'conformance.mjs', fixtures: FIXTURE_SCRIPTS, args: [] as string[], skip: false as const | string },
+  { name: 'python', script: 'conformance.py', fixtures: FIXTURE_PYTHON, args: ['--python', PYTHON ?? 'python3'], skip: PYTHON ? (false as const) : 'no python3 found' },
+];
+
+/** A job whose files hold the given words, 2 files per mini-batch. */
+function wordsJob(bridge: (typeof bridges)[number], words: string[], extra: Record<string, unknown> = {}) {
+  const job = makeJob({ script: bridge.script, fixtures: bridge.fixtures, files: words.length, size: 2, programArguments: '--tag t', retry: { max_retries: 0 }, extra: { environment_variables: { CONFORMANCE_ENV: 'set' }, ...extra } });
+  words.forEach((word, i) => writeFileSync(join(job.dir, 'data', `f-${String(i).padStart(4, '0')}.txt`), `${word}\n`));
+  return job;
+}
+
+for (const bridge of bridges) {
+  describe(`entry-script bridge conformance: ${bridge.name}`, { skip: bridge.skip }, () => {
+    it('rows in input order, init once per process with the rank and environment', async () => {
+      const job = wordsJob(bridge, ['a', 'b', 'c', 'd', 'e']);
+      const result = await runCli(['run', job.jobFile, '--json', ...bridge.args], { home: job.home });
+      assert.equal(result.code, 0, result.stderr);
+      assert.deepEqual(readLines(job.output), ['t f-0000.txt a', 't f-0001.txt b', 't f-0002.txt c', 't f-0003.txt d', 't f-0004.txt e']);
+      const inits = readLines(join(job.dir, 'state', 'init.log'));
+      assert.ok(inits.length >= 1 && inits.length <= 2);
+      for (const line of inits) assert.match(line, /^init \d+ [01] set$/);
+      assert.equal(new Set(inits.map((line) => line.split(' ')[1])).size, inits.length, 'one init per process');
+    });
+
+    it('fewer elements than inputs: failed items, and the returned rows kept', async () => {
+      const job = wordsJob(bridge, ['a', 'skip', 'c', 'd']);
+      const result = await runCli(['run', job.jobFile, '--json', ...bridge.args], { home: job.home });
+      assert.equal(result.code, 0, result.stderr);
+      const summary = JSON.parse(result.stdout);
+      assert.deepEqual(summary.items, { succeeded: 3, failed: 1 });
+      assert.equal(summary.firstError.kind, 'partial');
+      assert.deepEqual(readLines(job.output), ['t f-0000.txt a', 't f-0002.txt c', 't f-0003.txt d']);
+    });
+
+    it('an error fails the mini-batch with its message; thresholds apply', async () => {
+      const job = wordsJob(bridge, ['a', 'b', 'raise', 'd'], { mini_batch_error_threshold: 0 });
+      const result = await runCli(['run', job.jobFile, '--json', ...bridge.args], { home: job.home });
+      assert.equal(result.code, 1);
+      const summary = JSON.parse(result.stdout);
+      assert.equal(summary.firstError.kind, 'error');
+      assert.equal(summary.firstError.message, 'asked to fail on f-0002.txt');
+      assert.match(summary.reason, /mini_batch_error_threshold exceeded: 1 failed mini-batches > 0 allowed/);
+    });
+
+    it('no return value is a bad return', async () => {
+      const job = wordsJob(bridge, ['none', 'b']);
+      const result = await runCli(['run', job.jobFile, '--json', ...bridge.args], { home: job.home });
+      assert.equal(result.code, 0);
+      const summary = JSON.parse(result.stdout);
+      assert.equal(summary.firstError.kind, 'bad-return');
+      assert.match(summary.firstError.message, /^run\(\) returned (undefined|None); expected /);
+      assert.deepEqual(summary.items, { succeeded: 0, failed: 2 });
+    });
+  });
+}
