@@ -23,13 +23,20 @@ function python(): string | undefined {
 }
 
 const PYTHON = python();
-const bridges = [
-  { name: 'js', script: 'conformance.mjs', fixtures: FIXTURE_SCRIPTS, args: [] as string[], skip: false as const | string },
-  { name: 'python', script: 'conformance.py', fixtures: FIXTURE_PYTHON, args: ['--python', PYTHON ?? 'python3'], skip: PYTHON ? (false as const) : 'no python3 found' },
+interface Bridge {
+  name: string;
+  script: string;
+  fixtures: string;
+  args: string[];
+  skip: false | string;
+}
+const bridges: Bridge[] = [
+  { name: 'js', script: 'conformance.mjs', fixtures: FIXTURE_SCRIPTS, args: [], skip: false },
+  { name: 'python', script: 'conformance.py', fixtures: FIXTURE_PYTHON, args: ['--python', PYTHON ?? 'python3'], skip: PYTHON ? false : 'no python3 found' },
 ];
 
 /** A job whose files hold the given words, 2 files per mini-batch. */
-function wordsJob(bridge: (typeof bridges)[number], words: string[], extra: Record<string, unknown> = {}) {
+function wordsJob(bridge: Bridge, words: string[], extra: Record<string, unknown> = {}) {
   const job = makeJob({ script: bridge.script, fixtures: bridge.fixtures, files: words.length, size: 2, programArguments: '--tag t', retry: { max_retries: 0 }, extra: { environment_variables: { CONFORMANCE_ENV: 'set' }, ...extra } });
   words.forEach((word, i) => writeFileSync(join(job.dir, 'data', `f-${String(i).padStart(4, '0')}.txt`), `${word}\n`));
   return job;
