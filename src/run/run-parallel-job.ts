@@ -50,7 +50,7 @@ export interface RunJobResult {
   runId: string;
   runDir: string;
   status: 'succeeded' | 'failed' | 'cancelled';
-  /** 0 success, 1 the job failed, 2 the script cannot run at all, 130 cancelled. */
+  /** 0 success, 1 the job failed, 2 the script cannot run at all or the input is invalid, 130 cancelled. */
   exitCode: number;
   result: SchedulerResult;
   output: { path: string; rows: number } | undefined;
@@ -176,7 +176,7 @@ export async function runParallelJob(options: RunJobOptions): Promise<RunJobResu
   await store.close();
   await report.close();
   log.write(status === 'succeeded' ? 'INFO' : 'WARNING', `run ${directory.runId} ${status}${result.reason ? `: ${result.reason}` : ''}`);
-  const exitCode = status === 'succeeded' ? 0 : cancelled ? 130 : result.failureKind === 'invalid-script' ? 2 : 1;
+  const exitCode = status === 'succeeded' ? 0 : cancelled ? 130 : result.failureKind === 'invalid-script' || result.invalidInput ? 2 : 1;
   return { runId: directory.runId, runDir: directory.root, status, exitCode, result, output, jobResultPath: directory.jobResult };
 }
 

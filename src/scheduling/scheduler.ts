@@ -1,5 +1,5 @@
 import type { MiniBatch } from '../data/descriptors.js';
-import { IllegalStateError, type SerializedError } from '../errors.js';
+import { IllegalStateError, InvalidInputError, type SerializedError } from '../errors.js';
 import type { CommittedBatch, RunStore } from '../store/run-store.js';
 import type { AttemptOutcome, AttemptTask, NodeFailure } from '../worker/worker-pool.js';
 import { FailureAccounting, type ThresholdSettings } from './failure-accounting.js';
@@ -42,6 +42,8 @@ export type FailureKind = 'threshold' | 'stuck' | 'first-task-timeout' | 'no-wor
 export interface SchedulerResult {
   status: 'succeeded' | 'failed';
   failureKind?: FailureKind;
+  /** The input itself is invalid (found while partitioning it): an input error, exit code 2. */
+  invalidInput?: boolean;
   reason?: string;
   totalBatches: number;
   finishedBatches: number;
@@ -86,6 +88,7 @@ export class Scheduler {
   #produced = 0;
   #retries = 0;
   #firstError: RootCauseError | undefined;
+  #invalidInput = false;
   #started = 0;
   #lastProgressAt = 0;
   #firstTaskTimer: NodeJS.Timeout | undefined;
@@ -188,8 +191,10 @@ export class Scheduler {
       }
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      this.#firstError ??= { kind: 'input', message: `reading the input failed: ${message}` };
-      this.#abort('input', `reading the input failed: ${message}`);
+      this.#invalidInput = error instanceof InvalidInputError;
+      const reason = this.#invalidInput ? message : `reading the input failed: ${message}`;
+      this.#firstError ??= { kind: 'input', message: reason };
+      this.#abort('input', reason);
       return;
     } finally {
       this.#reading = false;
@@ -299,6 +304,7 @@ export class Scheduler {
     this.#resolve?.({
       status,
       ...(failureKind ? { failureKind } : {}),
+      ...(this.#invalidInput ? { invalidInput: true } : {}),
       ...(reason ? { reason } : {}),
       totalBatches: this.#produced,
       finishedBatches: accounting.finishedBatches,
