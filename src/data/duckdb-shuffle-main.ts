@@ -55,7 +55,7 @@ async function shuffle(request: ShuffleRequest): Promise<ShuffleResult> {
     threads: String(availableParallelism()),
     memory_limit: '1GB',
     temp_directory: join(request.outDir, '.duckdb-tmp'),
-    preserve_insertion_order: 'false',
+    preserve_insertion_order: 'true',
   });
   const connection = await instance.connect();
   const pathColumnNames = [...new Set(request.pathColumns.flatMap((columns) => Object.keys(columns)))];
@@ -93,11 +93,15 @@ async function shuffle(request: ShuffleRequest): Promise<ShuffleResult> {
   }
   const keyList = request.keys.map(identifier).join(', ');
   const csv = request.outputFormat === 'csv';
+  // A partitioned write keeps rows in input order only on one thread: each partition's rows
+  // must reach the script in the table's order, as they would without partition_keys.
+  await connection.run('SET threads = 1');
   const format = csv ? 'csv, HEADER true' : 'parquet';
   await connection.run(`COPY (SELECT * FROM ${source}) TO ${quote(request.outDir)} (FORMAT ${format}, PARTITION_BY (${keyList}), WRITE_PARTITION_COLUMNS true, OVERWRITE_OR_IGNORE true)`);
   const written = csv
     ? `read_csv(${quote(join(request.outDir, '**', '*.csv'))}, filename=true, hive_partitioning=false, header=true)`
     : `read_parquet(${quote(join(request.outDir, '**', '*.parquet'))}, filename=true, hive_partitioning=false)`;
+  await connection.run(`SET threads = ${availableParallelism()}`);
   const listing = await connection.runAndReadAll(`SELECT ${keyList}, filename AS __path, count(*) AS __rows FROM ${written} GROUP BY ALL ORDER BY ALL`);
   const partitions = new Map<string, ShufflePartition>();
   let rows = 0;

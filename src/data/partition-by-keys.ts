@@ -15,6 +15,8 @@ export interface PartitionOptions {
   onLog?: (level: 'INFO' | 'WARNING', message: string) => void;
   /** The shuffle's output: Parquet (typed), or CSV for workers that cannot read Parquet. */
   shuffleFormat?: 'parquet' | 'csv';
+  /** Rows the shuffle could not read: failed items of no particular mini-batch. */
+  onUnreadableRows?: (count: number, message: string) => void;
 }
 
 /**
@@ -73,7 +75,10 @@ async function* shuffle(source: TabularSource, files: TableFiles, keys: readonly
   options.onLog?.('INFO', `partition_keys ${keys.join(', ')}: shuffling ${source.files.length} file(s) with DuckDB into ${options.workDir}`);
   const result = await runShuffle(request);
   if ('error' in result) throw new InvalidInputError('E_JOB_INVALID', result.error);
-  for (const rejected of result.rejected) options.onLog?.('WARNING', `row not read (${rejected.file}:${rejected.line}): ${rejected.message}`);
+  if (result.rejected.length > 0) {
+    const first = result.rejected.slice(0, 5).map((rejected) => `${rejected.file}:${rejected.line}: ${rejected.message.split('\n')[0]}`);
+    options.onUnreadableRows?.(result.rejected.length, `${result.rejected.length} row(s) could not be read while partitioning: ${first.join('; ')}`);
+  }
   options.onLog?.('INFO', `partition_keys: ${result.partitions.length} distinct values, ${result.rows} rows`);
   let id = 0;
   const csvOptions: DelimitedOptions = { delimiter: ',', encoding: 'utf8', header: 'all_files_same_headers', emptyAsString: false };

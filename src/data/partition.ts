@@ -11,6 +11,8 @@ export interface PartitionContext {
   onLog?: (level: 'INFO' | 'WARNING', message: string) => void;
   /** How a partition_keys shuffle writes its partitions (CSV when the workers are Python). */
   shuffleFormat?: 'parquet' | 'csv';
+  /** Rows that could not be read and belong to no mini-batch. */
+  onUnreadableRows?: (count: number, message: string) => void;
 }
 
 /**
@@ -21,7 +23,7 @@ export interface PartitionContext {
 export function partitionInput(job: ResolvedParallelJob, plan: InputPlan, context: PartitionContext): AsyncGenerator<MiniBatch> {
   const { source, split } = plan;
   if (source.kind === 'tabular') {
-    return split.kind === 'partitions' ? partitionTableByKeys(source, split.keys, context) : partitionTableBySize(source, split.kind === 'bytes' ? split.bytes : Number.POSITIVE_INFINITY);
+    return split.kind === 'partitions' ? partitionTableByKeys(source, split.keys, context) : partitionTableBySize(source, split.kind === 'bytes' ? split.bytes : Number.POSITIVE_INFINITY, context.onLog);
   }
   const count = split.kind === 'files' ? split.count : 1;
   const input = job.inputData;

@@ -54,7 +54,9 @@ export async function planDelimitedFile(file: string, options: DelimitedOptions,
       const width = records.reduce((max, record) => Math.max(max, record.length), 0);
       names = Array.from({ length: width }, (_, index) => `Column${index + 1}`);
     }
-    return { columns: names.map((name, index) => ({ name, type: inferType(records, index) })), hasHeader };
+    // Ragged records say nothing reliable about types (they will be reported as unreadable).
+    const regular = records.filter((record) => record.length === names.length);
+    return { columns: names.map((name, index) => ({ name, type: inferType(regular, index) })), hasHeader };
   } finally {
     await handle.close();
   }

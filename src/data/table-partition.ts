@@ -138,7 +138,7 @@ export class TableFiles {
  * share a mini-batch while they fit under the size together. `skip` and `take` apply to the
  * whole table, in file order, exactly (the splitters count records).
  */
-export async function* partitionTableBySize(source: TabularSource, targetBytes: number): AsyncGenerator<MiniBatch> {
+export async function* partitionTableBySize(source: TabularSource, targetBytes: number, onLog?: (level: 'INFO' | 'WARNING', message: string) => void): AsyncGenerator<MiniBatch> {
   const files = new TableFiles(source);
   const shape = files.shape;
   let id = 0;
@@ -168,6 +168,8 @@ export async function* partitionTableBySize(source: TabularSource, targetBytes: 
       }
     }
     if (small) groupBytes += size;
+    // Not an error (an empty table is an empty job), but worth saying: it is often a mistake.
+    if (counter.rows === 0 && counter.skipped === 0) onLog?.('WARNING', `${file}: no data rows${source.format === 'delimited' && source.delimited?.header !== 'no_header' ? ' (only a header)' : ''}`);
     remaining -= counter.rows;
     skip -= counter.skipped;
   }

@@ -22,7 +22,7 @@ export class ProcessedBatchesReport {
   }
 
   add(batch: CommittedBatch): void {
-    const failed = batch.items - Math.min(batch.items, batch.returned);
+    const failed = batch.failedItems;
     this.#rows.push(
       `${batch.id},${batch.tries},${batch.worker},${new Date(batch.startedAt).toISOString()},${batch.items},${batch.items - failed},${failed},${(batch.durationMs / 1000).toFixed(3)},${batch.status},${csvField(batch.error ?? '')}\n`,
     );

@@ -152,6 +152,7 @@ export async function runParallelJob(options: RunJobOptions): Promise<RunJobResu
         onLog: (level, message) => log.write(level, message),
         // Python workers read partitions with pandas, which needs pyarrow for Parquet: CSV always works.
         shuffleFormat: runtime.kind === 'python' ? 'csv' : 'parquet',
+        onUnreadableRows: (count, message) => scheduler.addUnreadableRows(count, message),
       }),
     );
   } finally {

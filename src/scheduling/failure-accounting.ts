@@ -29,11 +29,15 @@ export class FailureAccounting {
     return this.succeededBatches + this.failedBatches;
   }
 
-  /** Records a final outcome: `items` inputs, `returned` elements from the final attempt. */
-  record(items: number, returned: number, failed: boolean): void {
-    const succeeded = Math.min(items, returned);
-    this.succeededItems += succeeded;
-    this.failedItems += items - succeeded;
+  /**
+   * Records a final outcome: `items` inputs, `returned` elements from the final attempt, and
+   * `unreadable` input rows that never reached the script (for a partition, which is one item,
+   * any unreadable row makes that item failed).
+   */
+  record(items: number, returned: number, failed: boolean, unreadable = 0): void {
+    const failedItems = Math.max(items - Math.min(items, returned), Math.min(items, unreadable));
+    this.succeededItems += items - failedItems;
+    this.failedItems += failedItems;
     if (failed) this.failedBatches++;
     else this.succeededBatches++;
   }

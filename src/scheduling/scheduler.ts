@@ -127,6 +127,19 @@ export class Scheduler {
     return done;
   }
 
+  /**
+   * Rows the partitioner could not read and cannot attribute to a mini-batch (a DuckDB
+   * shuffle's rejects): failed items of the job, checked against error_threshold.
+   */
+  addUnreadableRows(count: number, message: string): void {
+    if (this.#state !== 'running' || count <= 0) return;
+    this.#accounting.failedItems += count;
+    this.#firstError ??= { kind: 'unreadable-rows', message };
+    this.#events.onLog?.('WARNING', message);
+    const breach = this.#accounting.check(undefined);
+    if (breach) this.#abort('threshold', breach.message);
+  }
+
   /** Stop the job from outside (Ctrl-C): running attempts are killed. */
   cancel(reason: string): void {
     this.#abort('cancelled', reason);
@@ -217,7 +230,7 @@ export class Scheduler {
       outcome.failure ??
       (outcome.returned < readable
         ? { kind: 'partial', message: `run() returned ${outcome.returned} elements for ${readable} items; the missing ${readable - outcome.returned} count as failed items` }
-        : unreadable > 0 && outcome.returned < batch.items
+        : unreadable > 0
           ? { kind: 'unreadable-rows', message: `${unreadable} row(s) could not be read: ${(outcome.problems ?? []).join('; ')}`, final: true }
           : undefined);
     if (failure) {
@@ -244,13 +257,14 @@ export class Scheduler {
       tries: attempt,
       items: batch.items,
       returned: outcome.returned,
+      failedItems: Math.max(batch.items - Math.min(batch.items, outcome.returned), Math.min(batch.items, unreadable)),
       worker,
       startedAt: Math.round(outcome.startedAt),
       durationMs: Math.round(outcome.durationMs * 1000) / 1000,
       ...(failure ? { error: failure.message, failureKind: failure.kind } : {}),
     };
     if (!this.#store.commit(committed, outcome.rows)) return;
-    this.#accounting.record(batch.items, outcome.returned, failure !== undefined);
+    this.#accounting.record(batch.items, outcome.returned, failure !== undefined, unreadable);
     if (failure) this.#events.onLog?.('WARNING', `mini-batch ${batch.id} failed after ${attempt} ${attempt === 1 ? 'try' : 'tries'} (${failure.kind}): ${failure.message}`);
     this.#events.onCommitted?.(committed);
     this.#reportProgress();

@@ -36,7 +36,7 @@ async function closeStore(store: RunStore): Promise<void> {
 }
 
 function batch(id: number, extra: Partial<CommittedBatch> = {}): CommittedBatch {
-  return { id, status: 'succeeded', tries: 1, items: 2, returned: 2, worker: 'node-0/process-0', startedAt: 1_700_000_000_000, durationMs: 12, ...extra };
+  return { id, status: 'succeeded', tries: 1, items: 2, returned: 2, failedItems: 0, worker: 'node-0/process-0', startedAt: 1_700_000_000_000, durationMs: 12, ...extra };
 }
 
 /** The journal records on disk, parsed without opening the log (which could truncate it). */

@@ -19,6 +19,8 @@ export interface CommittedBatch {
   items: number;
   /** Elements returned by the final attempt (its rows are the ones kept). */
   returned: number;
+  /** Items counted as failed (missing returns, rows that could not be read). */
+  failedItems: number;
   worker: string;
   startedAt: number;
   durationMs: number;

@@ -178,12 +178,6 @@ const cases: Case[] = [
     message: /\/data\/empty\.csv: expected a header row, but the file is empty/,
   },
   {
-    name: 'a header-only CSV file',
-    options: { files: { 'header.csv': 'id,region,v\n' }, input: { type: 'uri_file', path: './data/header.csv' }, size: '1kb' },
-    code: 2,
-    message: /\/data\/header\.csv: .*(no data rows|no rows|only a header)/,
-  },
-  {
     name: 'a .parquet file that is not Parquet',
     options: { files: { 'x.parquet': 'id,v\n1,2\n3,4\n5,6\n' }, mltable: 'paths:\n  - file: ./x.parquet\ntransformations:\n  - read_parquet:\n' },
     code: 2,
@@ -196,6 +190,17 @@ const cases: Case[] = [
     message: /\/data\/cut\.parquet: not a valid Parquet file: it does not end with "PAR1" \(truncated, or not Parquet\)/,
   },
 ];
+
+describe('tabular: a header-only file', () => {
+  // DESIGN.md §3: an empty input is an empty job that succeeds and says so; the file is named.
+  it('is an empty table: the job succeeds with zero mini-batches and a warning naming the file', async () => {
+    const job = badJob({ files: { 'header.csv': 'id,region,v\n' }, input: { type: 'uri_file', path: './data/header.csv' }, size: '1kb' });
+    const result = await runCli(['run', 'job.yml'], { cwd: job.dir, home: job.home });
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /warning: \/.*\/data\/header\.csv: no data rows \(only a header\)/);
+    assert.match(result.stdout, /Succeeded: 0 of 0 mini-batches succeeded/);
+  });
+});
 
 describe('tabular bad input: a clear message, the right exit code, nothing half-written', () => {
   for (const testCase of cases) {
@@ -256,6 +261,32 @@ describe('tabular bad input: rows that cannot be read', () => {
     assert.match(result.stderr, /\/data\/ragged\.csv:8: expected 3 fields, got 2/);
     assertNoOutput(job);
     assert.match(readFileSync(join(onlyRunDir(job.home), 'logs/job_result.txt'), 'utf8'), /^Status: Failed\n/);
+  });
+
+  it('a ragged row in a partition (keys from the path) is reported with its file and line and counted as a failed item', async () => {
+    const job = badJob({
+      files: { 's1/a.csv': 'id,v\n1,2\n3\n4,5\n', 's2/a.csv': 'id,v\n6,7\n' },
+      mltable: `paths:\n  - pattern: ./**/*.csv\n${READ_CSV}  - extract_columns_from_partition_format: "{Store}/{file_name}.csv"\n`,
+      partitionKeys: ['Store'],
+      script: 'tabular_one_row_per_partition.mjs',
+    });
+    const result = await run(job, ['--json']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /\/data\/s1\/a\.csv:3: expected 2 fields, got 1/);
+    assert.equal(JSON.parse(result.stdout).items.failed, 1, 'the row that could not be read is not silently dropped');
+  });
+
+  it('a ragged row in a partition (a key column, shuffled by DuckDB) is reported with its file and line and counted as a failed item', async () => {
+    const job = badJob({
+      files: { 'a.csv': 'id,region\n1,north\n3\n4,south\n', 'b.csv': 'id,region\n6,north\n' },
+      mltable: `paths:\n  - pattern: ./*.csv\n${READ_CSV}`,
+      partitionKeys: ['region'],
+      script: 'tabular_one_row_per_partition.mjs',
+    });
+    const result = await run(job, ['--json']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /\/data\/a\.csv:3/);
+    assert.equal(JSON.parse(result.stdout).items.failed, 1, 'the row that could not be read is not silently dropped');
   });
 
   it('bytes that are not UTF-8 under encoding utf8 fail their mini-batch naming the file and line; the job fails (exit 1) without output', async () => {

@@ -252,6 +252,15 @@ describe('tabular input: an MLTable with read_delimited', () => {
     assert.equal(summary.items.succeeded, 6);
     // 20-byte mini-batches (two 10-byte records), never across a file: a.csv [4,5], b.csv [6,7] [8,9]
     assert.deepEqual(batchSizes(rows), [2, 2, 2]);
+
+    // Applied in sequence: take 12 then skip 9 leaves rows 10-12 (c.csv's first two rows among them).
+    const takeThenSkip = tableJob({
+      script: 'tabular_echo_rows.mjs',
+      files: { 'a.csv': fixedWidthCsv(1, 5), 'b.csv': fixedWidthCsv(6, 5), 'c.csv': fixedWidthCsv(11, 5) },
+      mltable: `paths:\n  - pattern: ./*.csv\n${READ_CSV}  - take: 12\n  - skip: 9\n`,
+    });
+    await runJob(takeThenSkip);
+    assert.deepEqual(readJsonl(takeThenSkip.output).map((row) => row.id), [10, 11, 12]);
   });
 
   it('extract_columns_from_partition_format turns path parts into columns', async () => {
@@ -571,6 +580,42 @@ describe('tabular input: partition_keys', () => {
     for (const partition of seen) {
       assert.deepEqual(partition.batchKey, partition.key);
       assert.equal(partition.arrow, partition.ids.length);
+    }
+  });
+
+  it('a key column: the rows of each partition keep their input order (with a Path column too)', async () => {
+    // A per-partition script (a time series, a running total) needs its rows in the order they were
+    // written. A large file then small ones: DuckDB reads files on several threads, and a small file
+    // read on another thread is done first.
+    const files: Record<string, string> = {};
+    const expected: Record<string, number[]> = { north: [], south: [] };
+    let id = 0;
+    for (const [file, count] of [['a.csv', 20_000], ['b/1.csv', 1], ['b/2.csv', 2], ['c.csv', 3]] as const) {
+      let csv = 'id,region\n';
+      for (let row = 0; row < count; row++, id++) {
+        const region = id % 3 === 0 ? 'north' : 'south';
+        csv += `${id},${region}\n`;
+        expected[region]?.push(id);
+      }
+      files[file] = csv;
+    }
+    const job = tableJob({
+      script: 'tabular_one_row_per_partition.mjs',
+      files,
+      mltable: 'paths:\n  - pattern: ./**/*.csv\ntransformations:\n  - read_delimited:\n      include_path_column: true\n',
+      partitionKeys: ['region'],
+      output: 'partitions.jsonl',
+    });
+    await runJob(job);
+    const rows = readJsonl(job.output);
+    assert.deepEqual(rows.map((row) => (row.key as Row).region).sort(), ['north', 'south']);
+    for (const row of rows) {
+      const region = String((row.key as Row).region);
+      const got = String(row.ids).split(' ').map(Number);
+      const want = expected[region] ?? [];
+      const at = want.findIndex((value, index) => got[index] !== value);
+      assert.equal(got.length, want.length, `${region}: ${got.length} rows`);
+      assert.equal(at, -1, `${region}: rows out of input order from position ${at}: got ${got.slice(Math.max(0, at - 2), at + 4).join(' ')}…, expected ${want.slice(Math.max(0, at - 2), at + 4).join(' ')}…`);
     }
   });
 
