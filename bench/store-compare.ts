@@ -127,7 +127,7 @@ async function loadSqlite(): Promise<OpenSqlite | undefined> {
 function workload(): { batch: CommittedBatch; rows: string }[] {
   const now = Date.now();
   return Array.from({ length: COMMITS }, (_, id) => ({
-    batch: { id, status: 'succeeded', tries: 1, items: 2, returned: 2, worker: `node-0/process-${id % 2}`, startedAt: now + id, durationMs: 0.137 },
+    batch: { id, status: 'succeeded', tries: 1, items: 2, returned: 2, failedItems: 0, worker: `node-0/process-${id % 2}`, startedAt: now + id, durationMs: 0.137 },
     rows: `{"file":"f-${String(id).padStart(6, '0')}"}\n`,
   }));
 }
