@@ -81,12 +81,22 @@ export function serializeReturnedRows(value: unknown): { count: number; rows: st
   const lines = new Array<string>(elements.length);
   for (let i = 0; i < elements.length; i++) {
     try {
-      lines[i] = JSON.stringify(elements[i] ?? null, bigintAsString) ?? 'null';
+      lines[i] = stringifyRow(elements[i]);
     } catch (error) {
       return `run() returned an element that cannot be written as a row (element ${i}): ${(error as Error).message}`;
     }
   }
   return { count: elements.length, rows: lines.join('\n') };
+}
+
+/** Plain JSON.stringify keeps V8's fast path; a replacer is only needed when a row holds a bigint. */
+function stringifyRow(element: unknown): string {
+  try {
+    return JSON.stringify(element ?? null) ?? 'null';
+  } catch (error) {
+    if (!(error instanceof TypeError) || !/BigInt/i.test(error.message)) throw error;
+    return JSON.stringify(element, bigintAsString) ?? 'null';
+  }
 }
 
 function bigintAsString(_key: string, value: unknown): unknown {

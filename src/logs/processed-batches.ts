@@ -1,5 +1,6 @@
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
+import { csvField } from '../outputs/row-format.js';
 import type { CommittedBatch } from '../store/run-store.js';
 
 const HEADER = 'id,tries,process,start,total,succeeded,failed,seconds,status,error\n';
@@ -42,9 +43,4 @@ export class ProcessedBatchesReport {
     this.#write();
     return new Promise((resolve, reject) => this.#stream.end((error?: Error | null) => (error ? reject(error) : resolve())));
   }
-}
-
-/** RFC 4180 quoting, only where needed (worker names and numbers never need it). */
-export function csvField(value: string): string {
-  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }

@@ -5,78 +5,111 @@ import type { RunStore } from '../store/run-store.js';
 import { ParquetRowWriter } from './parquet-output.js';
 import { RowFormatter } from './row-format.js';
 
+const WRITE_CHUNK_CHARS = 1 << 20;
+
 /**
- * Writes the append_row file from the committed rows, in mini-batch order then element order,
- * so the result is the same whatever order the workers finished in. Written under a temporary
- * name beside the target, fsynced, then renamed: the target is complete or absent.
+ * Writes the append_row file while the job runs: rows in mini-batch order then element order,
+ * so the result is the same whatever order the workers finished in. Each committed mini-batch
+ * that is next in line is formatted and appended at once (the controller is idle most of a run;
+ * leaving it all to the end doubled a job's wall time); those that finish early wait in the run
+ * store's spool. Everything goes to a temporary name beside the target, fsynced and renamed at
+ * the end: the target is complete or absent.
  */
-export async function writeAppendRowFile(store: RunStore, batchCount: number, appendRow: ResolvedAppendRow): Promise<{ rows: number; bytes: number }> {
-  await store.flush();
-  mkdirSync(dirname(appendRow.path), { recursive: true });
-  const temporary = `${appendRow.path}.minibatch-partial`;
-  if (appendRow.format === 'parquet') return writeParquet(store, batchCount, appendRow.path, temporary);
-  const fd = openSync(temporary, 'w');
-  const formatter = new RowFormatter(appendRow.format, appendRow.header);
-  let rows = 0;
-  let bytes = 0;
-  let buffered: string[] = [];
-  let bufferedLength = 0;
-  const drain = () => {
-    if (buffered.length === 0) return;
-    const chunk = Buffer.from(buffered.join(''), 'utf8');
-    let written = 0;
-    while (written < chunk.length) written += writeSync(fd, chunk, written, chunk.length - written);
-    bytes += chunk.length;
-    buffered = [];
-    bufferedLength = 0;
-  };
-  try {
-    for (let id = 0; id < batchCount; id++) {
-      const jsonLines = store.readRows(id).toString('utf8');
-      if (jsonLines.length === 0) continue;
-      const text = formatter.formatJsonLines(jsonLines);
-      rows += countLines(jsonLines);
-      buffered.push(text);
-      bufferedLength += text.length;
-      if (bufferedLength > 1 << 20) drain();
-    }
-    drain();
-    fsyncSync(fd);
-    closeSync(fd);
-    renameSync(temporary, appendRow.path);
-  } catch (error) {
-    try {
-      closeSync(fd);
-    } catch {
-      // already closed
-    }
-    rmSync(temporary, { force: true });
-    throw error;
+export class AppendRowWriter {
+  readonly #store: RunStore;
+  readonly #target: string;
+  readonly #temporary: string;
+  readonly #formatter: RowFormatter;
+  readonly #parquet: ParquetRowWriter | undefined;
+  #fd: number | undefined;
+  #next = 0;
+  #rows = 0;
+  #bytes = 0;
+  #buffer: string[] = [];
+  #bufferChars = 0;
+  #draining: Promise<void> = Promise.resolve();
+  #state: 'open' | 'done' = 'open';
+
+  constructor(store: RunStore, appendRow: ResolvedAppendRow) {
+    this.#store = store;
+    this.#target = appendRow.path;
+    this.#temporary = `${appendRow.path}.minibatch-partial`;
+    mkdirSync(dirname(appendRow.path), { recursive: true });
+    this.#formatter = new RowFormatter(appendRow.format, appendRow.header);
+    if (appendRow.format === 'parquet') this.#parquet = new ParquetRowWriter(this.#temporary);
+    else this.#fd = openSync(this.#temporary, 'w');
   }
-  return { rows, bytes };
+
+  /** A mini-batch was committed: write every mini-batch that is now next in line. */
+  committed(id: number): void {
+    if (id !== this.#next || this.#state !== 'open') return;
+    this.#draining = this.#draining.then(() => this.#drain());
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#state === 'open' && this.#store.isCommitted(this.#next)) {
+      if (!this.#store.isFlushed(this.#next)) await this.#store.flush();
+      const jsonLines = this.#store.readRows(this.#next).toString('utf8');
+      this.#next++;
+      if (jsonLines.length === 0) continue;
+      if (this.#parquet) {
+        const values = jsonLines.split('\n').filter((line) => line.length > 0).map((line) => JSON.parse(line) as unknown);
+        this.#parquet.add(values);
+        this.#rows += values.length;
+        continue;
+      }
+      const text = this.#formatter.formatJsonLines(jsonLines);
+      this.#rows += countLines(jsonLines);
+      this.#buffer.push(text);
+      this.#bufferChars += text.length;
+      if (this.#bufferChars >= WRITE_CHUNK_CHARS) this.#writeBuffer();
+    }
+  }
+
+  #writeBuffer(): void {
+    if (this.#buffer.length === 0 || this.#fd === undefined) return;
+    const chunk = Buffer.from(this.#buffer.join(''), 'utf8');
+    let written = 0;
+    while (written < chunk.length) written += writeSync(this.#fd, chunk, written, chunk.length - written);
+    this.#bytes += chunk.length;
+    this.#buffer = [];
+    this.#bufferChars = 0;
+  }
+
+  /** All `batchCount` mini-batches are committed: write what is left, fsync, rename. */
+  async finish(batchCount: number): Promise<{ path: string; rows: number; bytes: number }> {
+    await this.#draining;
+    await this.#store.flush();
+    await this.#drain();
+    if (this.#next < batchCount) throw new Error(`append_row: mini-batch ${this.#next} of ${batchCount} was never committed`);
+    this.#state = 'done';
+    if (this.#parquet) {
+      await this.#parquet.finish();
+    } else if (this.#fd !== undefined) {
+      this.#writeBuffer();
+      fsyncSync(this.#fd);
+      closeSync(this.#fd);
+      this.#fd = undefined;
+    }
+    renameSync(this.#temporary, this.#target);
+    return { path: this.#target, rows: this.#rows, bytes: this.#parquet ? statSync(this.#target).size : this.#bytes };
+  }
+
+  /** The job did not succeed: no output file, not even a partial one. */
+  async abort(): Promise<void> {
+    this.#state = 'done';
+    await this.#draining.catch(() => {});
+    if (this.#fd !== undefined) {
+      closeSync(this.#fd);
+      this.#fd = undefined;
+    }
+    this.#parquet?.abort();
+    rmSync(this.#temporary, { force: true });
+  }
 }
 
 function countLines(text: string): number {
   let count = 0;
   for (let index = text.indexOf('\n'); index !== -1; index = text.indexOf('\n', index + 1)) count++;
   return text.endsWith('\n') || text.length === 0 ? count : count + 1;
-}
-
-/** Parquet: rows are parsed back from the spool and written in bounded row groups. */
-async function writeParquet(store: RunStore, batchCount: number, path: string, temporary: string): Promise<{ rows: number; bytes: number }> {
-  const writer = new ParquetRowWriter(temporary);
-  try {
-    for (let id = 0; id < batchCount; id++) {
-      const jsonLines = store.readRows(id).toString('utf8');
-      if (jsonLines.length === 0) continue;
-      writer.add(jsonLines.split('\n').filter((line) => line.length > 0).map((line) => JSON.parse(line) as unknown));
-    }
-    const { rows } = await writer.finish();
-    renameSync(temporary, path);
-    return { rows, bytes: statSync(path).size };
-  } catch (error) {
-    writer.abort();
-    rmSync(temporary, { force: true });
-    throw error;
-  }
 }

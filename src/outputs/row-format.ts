@@ -1,10 +1,11 @@
-import { stringify } from 'csv-stringify/sync';
 import type { AppendRowFormat } from '../spec/resolve-job.js';
 
 /**
  * Turns returned elements into output lines, as DESIGN.md §7 says: strings as lines, arrays
  * space-joined, objects as CSV rows (or every element as JSON with the jsonl format). The
  * CSV columns are fixed by the first object row written, so they are the same in every row.
+ * This runs in the controller for every output row, so it formats line by line, without
+ * building arrays of values or calling a general-purpose CSV writer per row.
  */
 export class RowFormatter {
   readonly #format: AppendRowFormat;
@@ -20,36 +21,42 @@ export class RowFormatter {
   formatJsonLines(jsonLines: string): string {
     if (jsonLines.length === 0) return '';
     if (this.#format === 'jsonl') return jsonLines.endsWith('\n') ? jsonLines : `${jsonLines}\n`;
-    const values = jsonLines.split('\n').filter((line) => line.length > 0).map((line) => JSON.parse(line) as unknown);
-    return this.format(values);
+    let out = '';
+    let start = 0;
+    while (start < jsonLines.length) {
+      let end = jsonLines.indexOf('\n', start);
+      if (end === -1) end = jsonLines.length;
+      if (end > start) out += this.#line(JSON.parse(jsonLines.slice(start, end)) as unknown);
+      start = end + 1;
+    }
+    return out;
   }
 
   format(values: readonly unknown[]): string {
     if (this.#format === 'jsonl') return values.map((value) => `${JSON.stringify(value ?? null)}\n`).join('');
     let out = '';
-    let csvRows: unknown[][] = [];
-    const flushCsv = () => {
-      if (csvRows.length > 0) out += stringify(csvRows);
-      csvRows = [];
-    };
-    for (const value of values) {
-      if (isPlainObject(value)) {
-        if (!this.#columns) {
-          this.#columns = Object.keys(value);
-          if (this.#header) csvRows.push(this.#columns);
-        }
-        csvRows.push(this.#columns.map((column) => cell(value[column])));
-        continue;
-      }
-      if (this.#format === 'csv') {
-        csvRows.push(Array.isArray(value) ? value.map(cell) : [cell(value)]);
-        continue;
-      }
-      flushCsv();
-      out += `${textLine(value)}\n`;
-    }
-    flushCsv();
+    for (const value of values) out += this.#line(value);
     return out;
+  }
+
+  /** One output line (two for the first object row when a header is asked for). */
+  #line(value: unknown): string {
+    if (isPlainObject(value)) {
+      let prefix = '';
+      if (!this.#columns) {
+        this.#columns = Object.keys(value);
+        if (this.#header) prefix = `${this.#columns.map(csvField).join(',')}\n`;
+      }
+      const columns = this.#columns;
+      let line = '';
+      for (let index = 0; index < columns.length; index++) {
+        if (index > 0) line += ',';
+        line += csvCell(value[columns[index] as string]);
+      }
+      return `${prefix}${line}\n`;
+    }
+    if (this.#format === 'csv') return `${Array.isArray(value) ? value.map(csvCell).join(',') : csvCell(value)}\n`;
+    return `${textLine(value)}\n`;
   }
 }
 
@@ -57,10 +64,16 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function cell(value: unknown): unknown {
+/** RFC 4180 quoting, only where a field needs it. */
+export function csvField(value: string): string {
+  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+}
+
+function csvCell(value: unknown): string {
   if (value === null || value === undefined) return '';
-  if (typeof value === 'boolean') return String(value); // csv-stringify would write 1 and ''
-  return typeof value === 'object' ? JSON.stringify(value) : value;
+  if (typeof value === 'string') return csvField(value);
+  if (typeof value === 'object') return csvField(JSON.stringify(value));
+  return String(value);
 }
 
 function textLine(value: unknown): string {

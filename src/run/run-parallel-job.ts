@@ -11,7 +11,7 @@ import { appendProgressOverview } from '../logs/progress-overview.js';
 import { RUN_README } from '../logs/readme-text.js';
 import { ResourceMonitor } from '../logs/resource-monitor.js';
 import { RunDirectory, minibatchHome } from '../logs/run-directory.js';
-import { writeAppendRowFile } from '../outputs/append-row-writer.js';
+import { AppendRowWriter } from '../outputs/append-row-writer.js';
 import { LocalBackend } from '../scheduling/local-backend.js';
 import { Scheduler, type ProgressSnapshot, type SchedulerResult } from '../scheduling/scheduler.js';
 import { applyOverrides } from '../spec/overrides.js';
@@ -131,8 +131,12 @@ export async function runParallelJob(options: RunJobOptions): Promise<RunJobResu
       error: (node, process) => directory.userError(node, process),
     },
   });
+  const output = job.appendRow ? new AppendRowWriter(store, job.appendRow) : undefined;
   const scheduler = new Scheduler(job, backend, store, {
-    onCommitted: (batch) => report.add(batch),
+    onCommitted: (batch) => {
+      report.add(batch);
+      output?.committed(batch.id);
+    },
     onProgress: (snapshot) => emit({ type: 'progress', snapshot }),
     onLog: (level, message) => log.write(level, message),
   });
@@ -162,23 +166,25 @@ export async function runParallelJob(options: RunJobOptions): Promise<RunJobResu
   }
   appendProgressOverview(directory, scheduler.snapshot());
 
-  let output: { path: string; rows: number } | undefined;
-  if (result.status === 'succeeded' && job.appendRow) {
-    const written = await writeAppendRowFile(store, result.totalBatches, job.appendRow);
-    output = { path: job.appendRow.path, rows: written.rows };
-    log.write('INFO', `wrote ${written.rows} rows to ${job.appendRow.path}`);
+  let written: { path: string; rows: number } | undefined;
+  if (output && result.status === 'succeeded') {
+    const { path, rows } = await output.finish(result.totalBatches);
+    written = { path, rows };
+    log.write('INFO', `wrote ${rows} rows to ${path}`);
+  } else {
+    await output?.abort();
   }
   const cancelled = result.failureKind === 'cancelled';
   const status = result.status === 'succeeded' ? 'succeeded' : cancelled ? 'cancelled' : 'failed';
   const statusWord = status === 'succeeded' ? 'Succeeded' : cancelled ? 'Cancelled' : 'Failed';
-  writeFileSync(directory.jobResult, formatJobResult({ runId: directory.runId, status: statusWord, startedAt, result, job, output, inputSummary: plan.summary }));
+  writeFileSync(directory.jobResult, formatJobResult({ runId: directory.runId, status: statusWord, startedAt, result, job, output: written, inputSummary: plan.summary }));
   store.recordEnd(status, result.reason);
-  store.writeSummary({ runId: directory.runId, name: job.name, displayName: job.displayName, description: job.description, tags: job.tags, jobFile: job.jobFile, status, startedAt: startedAt.toISOString(), endedAt: new Date().toISOString(), result, output });
+  store.writeSummary({ runId: directory.runId, name: job.name, displayName: job.displayName, description: job.description, tags: job.tags, jobFile: job.jobFile, status, startedAt: startedAt.toISOString(), endedAt: new Date().toISOString(), result, output: written });
   await store.close();
   await report.close();
   log.write(status === 'succeeded' ? 'INFO' : 'WARNING', `run ${directory.runId} ${status}${result.reason ? `: ${result.reason}` : ''}`);
   const exitCode = status === 'succeeded' ? 0 : cancelled ? 130 : result.failureKind === 'invalid-script' || result.invalidInput ? 2 : 1;
-  return { runId: directory.runId, runDir: directory.root, status, exitCode, result, output, jobResultPath: directory.jobResult };
+  return { runId: directory.runId, runDir: directory.root, status, exitCode, result, output: written, jobResultPath: directory.jobResult };
 }
 
 type ChosenRuntime = { kind: 'node' } | { kind: 'python'; interpreter: PythonInterpreter };

@@ -116,6 +116,11 @@ export class RunStore {
     this.#journal.append(reason === undefined ? { k: 'end', status, endedAt: Date.now() } : { k: 'end', status, reason, endedAt: Date.now() });
   }
 
+  /** Whether mini-batch `id`'s rows are on disk (readRows() needs that). */
+  isFlushed(id: number): boolean {
+    return this.isCommitted(id) && (this.#offsets[id] ?? 0) + (this.#lengths[id] ?? 0) <= this.#spoolFlushedLength;
+  }
+
   /** The committed rows of mini-batch `id` (JSON lines), read back from the spool. */
   readRows(id: number): Buffer {
     if (!this.isCommitted(id)) return Buffer.alloc(0);
