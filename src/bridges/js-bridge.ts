@@ -68,6 +68,13 @@ function pickExports(loaded: Record<string, unknown>): Record<string, unknown> {
  * the number of succeeded items. A string error message when it is not a sequence.
  */
 export function serializeReturnedRows(value: unknown): { count: number; rows: string } | string {
+  const elements = returnedElements(value);
+  if (typeof elements === 'string') return elements;
+  return serializeElements(elements);
+}
+
+/** What run() returned, as elements; a string error message when it is not a sequence. */
+export function returnedElements(value: unknown): unknown[] | string {
   if (value === undefined || value === null) {
     return `run() returned ${value === null ? 'null' : 'undefined'}; expected an array with one element per successful item (return [] when nothing succeeded)`;
   }
@@ -78,6 +85,11 @@ export function serializeReturnedRows(value: unknown): { count: number; rows: st
   } else {
     return `run() returned ${typeof value === 'string' ? 'a string' : `a ${typeof value}`}; expected an array with one element per successful item`;
   }
+  return elements;
+}
+
+/** The elements as JSON lines, one per element. */
+export function serializeElements(elements: readonly unknown[]): { count: number; rows: string } | string {
   const lines = new Array<string>(elements.length);
   for (let i = 0; i < elements.length; i++) {
     try {

@@ -1,9 +1,10 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { ResolvedAppendRow } from '../spec/resolve-job.js';
-import type { RunStore } from '../store/run-store.js';
+import Papa from 'papaparse';
+import type { CommittedBatch, RunStore } from '../store/run-store.js';
 import { ParquetRowWriter } from './parquet-output.js';
-import { RowFormatter } from './row-format.js';
+import { RowFormatter, csvField } from './row-format.js';
 
 const WRITE_CHUNK_CHARS = 1 << 20;
 
@@ -28,6 +29,9 @@ export class AppendRowWriter {
   #buffer: string[] = [];
   #bufferChars = 0;
   #draining: Promise<void> = Promise.resolve();
+  readonly #formatted = new Map<number, { columns?: string[] }>();
+  readonly #header: boolean;
+  #columns: string[] | undefined;
   #state: 'open' | 'done' = 'open';
 
   constructor(store: RunStore, appendRow: ResolvedAppendRow) {
@@ -36,34 +40,73 @@ export class AppendRowWriter {
     this.#temporary = `${appendRow.path}.minibatch-partial`;
     mkdirSync(dirname(appendRow.path), { recursive: true });
     this.#formatter = new RowFormatter(appendRow.format, appendRow.header);
+    this.#header = appendRow.header;
     if (appendRow.format === 'parquet') this.#parquet = new ParquetRowWriter(this.#temporary);
     else this.#fd = openSync(this.#temporary, 'w');
   }
 
   /** A mini-batch was committed: write every mini-batch that is now next in line. */
-  committed(id: number): void {
-    if (id !== this.#next || this.#state !== 'open') return;
+  committed(batch: CommittedBatch): void {
+    if (this.#state !== 'open') return;
+    if (batch.formatted) this.#formatted.set(batch.id, batch.formatted);
+    if (batch.id !== this.#next) return;
     this.#draining = this.#draining.then(() => this.#drain());
   }
 
   async #drain(): Promise<void> {
     while (this.#state === 'open' && this.#store.isCommitted(this.#next)) {
       if (!this.#store.isFlushed(this.#next)) await this.#store.flush();
-      const jsonLines = this.#store.readRows(this.#next).toString('utf8');
+      const id = this.#next;
+      const jsonLines = this.#store.readRows(id).toString('utf8');
+      const formatted = this.#formatted.get(id);
+      this.#formatted.delete(id);
       this.#next++;
       if (jsonLines.length === 0) continue;
+      if (formatted) {
+        this.#append(this.#alignColumns(jsonLines, formatted.columns), countLines(jsonLines));
+        continue;
+      }
       if (this.#parquet) {
         const values = jsonLines.split('\n').filter((line) => line.length > 0).map((line) => JSON.parse(line) as unknown);
         this.#parquet.add(values);
         this.#rows += values.length;
         continue;
       }
-      const text = this.#formatter.formatJsonLines(jsonLines);
-      this.#rows += countLines(jsonLines);
-      this.#buffer.push(text);
-      this.#bufferChars += text.length;
-      if (this.#bufferChars >= WRITE_CHUNK_CHARS) this.#writeBuffer();
+      this.#append(this.#formatter.formatJsonLines(jsonLines), countLines(jsonLines));
     }
+  }
+
+  #append(text: string, rows: number): void {
+    this.#rows += rows;
+    this.#buffer.push(text);
+    this.#bufferChars += text.length;
+    if (this.#bufferChars >= WRITE_CHUNK_CHARS) this.#writeBuffer();
+  }
+
+  /**
+   * Rows a worker formatted as CSV with its own columns: the first such mini-batch in order
+   * fixes the file's columns (and writes the header, when asked); a later one whose columns
+   * differ (another key order, other keys) is re-laid out to them.
+   */
+  #alignColumns(text: string, columns: string[] | undefined): string {
+    if (!columns) return text;
+    if (!this.#columns) {
+      this.#columns = columns;
+      return this.#header ? `${columns.map(csvField).join(',')}\n${text}` : text;
+    }
+    const established = this.#columns;
+    if (columns.length === established.length && columns.every((name, index) => name === established[index])) return text;
+    const position = new Map(columns.map((name, index) => [name, index]));
+    const records = Papa.parse<string[]>(text, { skipEmptyLines: true }).data;
+    let out = '';
+    for (const record of records) {
+      if (record.length !== columns.length) {
+        out += `${record.map(csvField).join(',')}\n`;
+        continue;
+      }
+      out += `${established.map((name) => csvField(record[position.get(name) ?? -1] ?? '')).join(',')}\n`;
+    }
+    return out;
   }
 
   #writeBuffer(): void {

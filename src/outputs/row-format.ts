@@ -17,6 +17,11 @@ export class RowFormatter {
     this.#header = header;
   }
 
+  /** The CSV columns, once an object row has fixed them. */
+  get columns(): readonly string[] | undefined {
+    return this.#columns;
+  }
+
   /** Formats one mini-batch's rows, given as JSON lines; returns the output text for them. */
   formatJsonLines(jsonLines: string): string {
     if (jsonLines.length === 0) return '';
@@ -33,7 +38,7 @@ export class RowFormatter {
   }
 
   format(values: readonly unknown[]): string {
-    if (this.#format === 'jsonl') return values.map((value) => `${JSON.stringify(value ?? null)}\n`).join('');
+    if (this.#format === 'jsonl') return values.map((value) => `${JSON.stringify(value ?? null, jsonSafe)}\n`).join('');
     let out = '';
     for (const value of values) out += this.#line(value);
     return out;
@@ -69,16 +74,28 @@ export function csvField(value: string): string {
   return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }
 
+/*
+ * Values are formatted as they would be after a JSON round trip (the Python bridge's rows,
+ * and JS rows formatted in the controller, take that path): dates as ISO text, bigints as
+ * digits, objects as JSON.
+ */
 function csvCell(value: unknown): string {
   if (value === null || value === undefined) return '';
   if (typeof value === 'string') return csvField(value);
-  if (typeof value === 'object') return csvField(JSON.stringify(value));
+  if (value instanceof Date) return value.toISOString();
+  if (typeof value === 'object') return csvField(JSON.stringify(value, jsonSafe));
   return String(value);
 }
 
 function textLine(value: unknown): string {
   if (value === null || value === undefined) return '';
   if (typeof value === 'string') return value;
-  if (Array.isArray(value)) return value.map((element) => (typeof element === 'object' && element !== null ? JSON.stringify(element) : String(element ?? ''))).join(' ');
+  if (value instanceof Date) return value.toISOString();
+  if (Array.isArray(value)) return value.map((element) => (element instanceof Date ? element.toISOString() : typeof element === 'object' && element !== null ? JSON.stringify(element, jsonSafe) : String(element ?? ''))).join(' ');
+  if (typeof value === 'object') return JSON.stringify(value, jsonSafe);
   return String(value);
+}
+
+function jsonSafe(_key: string, value: unknown): unknown {
+  return typeof value === 'bigint' ? value.toString() : value;
 }

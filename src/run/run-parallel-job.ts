@@ -135,7 +135,7 @@ export async function runParallelJob(options: RunJobOptions): Promise<RunJobResu
   const scheduler = new Scheduler(job, backend, store, {
     onCommitted: (batch) => {
       report.add(batch);
-      output?.committed(batch.id);
+      output?.committed(batch);
     },
     onProgress: (snapshot) => emit({ type: 'progress', snapshot }),
     onLog: (level, message) => log.write(level, message),

@@ -47,6 +47,7 @@ export class LocalBackend implements QueueBackend {
       timeoutMs: job.timeoutMs,
       overheadTimeoutMs: job.overheadTimeoutMs,
       appendRowHeader: job.appendRow?.header ?? false,
+      outputFormat: job.appendRow?.format,
     };
     const gpus = this.#options.gpus ?? [];
     for (let node = 0; node < job.instanceCount; node++) {

@@ -262,6 +262,7 @@ export class Scheduler {
       startedAt: Math.round(outcome.startedAt),
       durationMs: Math.round(outcome.durationMs * 1000) / 1000,
       ...(failure ? { error: failure.message, failureKind: failure.kind } : {}),
+      ...(outcome.formatted ? { formatted: outcome.formatted } : {}),
     };
     if (!this.#store.commit(committed, outcome.rows)) return;
     this.#accounting.record(batch.items, outcome.returned, failure !== undefined, unreadable);

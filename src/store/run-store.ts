@@ -21,6 +21,8 @@ export interface CommittedBatch {
   returned: number;
   /** Items counted as failed (missing returns, rows that could not be read). */
   failedItems: number;
+  /** The spooled rows are output text (formatted by the worker), not JSON lines; with the CSV columns it used. */
+  formatted?: { columns?: string[] };
   worker: string;
   startedAt: number;
   durationMs: number;

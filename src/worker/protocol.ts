@@ -26,6 +26,12 @@ export interface WorkerSetup {
   overheadTimeoutMs: number;
   /** Python: DataFrame rows become objects (a CSV header) instead of lists (space-separated). */
   appendRowHeader: boolean;
+  /**
+   * The append_row format, so the worker formats its own rows (the controller then only
+   * concatenates); undefined for summary_only, where rows are only counted. Parquet rows
+   * travel as JSON lines.
+   */
+  outputFormat?: 'text' | 'csv' | 'jsonl' | 'parquet' | undefined;
 }
 
 export interface TaskMessage {
@@ -48,8 +54,10 @@ export type TaskResult =
       attempt: number;
       /** Elements returned by run(): the number of succeeded items. */
       returned: number;
-      /** The returned elements as JSON lines, one per element. */
+      /** The returned elements: JSON lines, one per element, or (`formatted`) output text. */
       rows: string;
+      /** `rows` is already output text in the job's format; `columns` fixed its CSV rows. */
+      formatted?: { columns?: string[] };
       runMs: number;
       /** Input rows that could not be read (ragged, not JSON): failed items that no retry can fix. */
       unreadable?: number;

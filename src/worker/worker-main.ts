@@ -6,7 +6,8 @@
 import { OverheadTimeoutError, loadMiniBatch, type LoadedMiniBatch } from '../data/load-mini-batch.js';
 import { serializeError } from '../errors.js';
 import { createBaseContext, type EntryScriptContext } from '../bridges/entry-script-context.js';
-import { EntryScriptContractError, loadEntryScript, serializeReturnedRows, type EntryScriptModule } from '../bridges/js-bridge.js';
+import { EntryScriptContractError, loadEntryScript, returnedElements, serializeElements, type EntryScriptModule } from '../bridges/js-bridge.js';
+import { RowFormatter } from '../outputs/row-format.js';
 import type { ControllerMessage, TaskMessage, TaskResult, WorkerMessage, WorkerSetup } from './protocol.js';
 
 let setup: WorkerSetup | undefined;
@@ -117,13 +118,14 @@ async function runOne(task: TaskMessage): Promise<void> {
       deliver({ t: 'failed', id: task.id, attempt: task.attempt, reason: 'timeout', error: serializeError(abort.signal.reason), runMs });
       return;
     }
-    const serialized = serializeReturnedRows(returned);
-    if (typeof serialized === 'string') {
-      deliver({ t: 'failed', id: task.id, attempt: task.attempt, reason: 'bad-return', error: { name: 'TypeError', message: serialized }, runMs });
+    const elements = returnedElements(returned);
+    const output = typeof elements === 'string' ? elements : formatRows(elements);
+    if (typeof output === 'string') {
+      deliver({ t: 'failed', id: task.id, attempt: task.attempt, reason: 'bad-return', error: { name: 'TypeError', message: output }, runMs });
     } else {
       const unread = loaded.problems.length;
       const problems = unread > 0 ? { unreadable: unread, problems: loaded.problems.slice(0, 5).map((problem) => `${problem.file}:${problem.line}: ${problem.message}`) } : {};
-      deliver({ t: 'done', id: task.id, attempt: task.attempt, returned: serialized.count, rows: serialized.rows, runMs, ...problems });
+      deliver({ t: 'done', id: task.id, attempt: task.attempt, returned: output.count, rows: output.rows, ...(output.formatted ? { formatted: output.formatted } : {}), runMs, ...problems });
     }
   } catch (error) {
     const reason = abort.signal.aborted ? 'timeout' : 'error';
@@ -131,6 +133,26 @@ async function runOne(task: TaskMessage): Promise<void> {
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * The returned rows as the job will write them: formatted here, in parallel, rather than by
+ * the controller for every row of the job. summary_only keeps only the count; Parquet output
+ * needs values, so its rows travel as JSON lines.
+ */
+function formatRows(elements: unknown[]): { count: number; rows: string; formatted?: { columns?: string[] } } | string {
+  const format = setup?.outputFormat;
+  if (format === undefined) return { count: elements.length, rows: '' };
+  if (format === 'parquet') return serializeElements(elements);
+  const formatter = new RowFormatter(format, false);
+  let rows: string;
+  try {
+    rows = formatter.format(elements);
+  } catch (error) {
+    return `run() returned an element that cannot be written as a row: ${(error as Error).message}`;
+  }
+  const columns = formatter.columns;
+  return { count: elements.length, rows, formatted: columns ? { columns: [...columns] } : {} };
 }
 
 async function shutdown(): Promise<void> {

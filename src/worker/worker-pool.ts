@@ -28,6 +28,8 @@ export interface AttemptOutcome {
   readonly returned: number;
   /** Returned elements as JSON lines (empty when none). */
   readonly rows: string;
+  /** `rows` is output text already (with the CSV columns it used), not JSON lines. */
+  readonly formatted?: { columns?: string[] };
   /** Input rows that could not be read: failed items, not worth a retry. */
   readonly unreadable?: number;
   readonly problems?: string[];
@@ -339,6 +341,7 @@ export class WorkerPool {
       returned: result.t === 'done' ? result.returned : 0,
       rows: result.t === 'done' ? result.rows : '',
       ...(result.t === 'done' && result.unreadable ? { unreadable: result.unreadable, problems: result.problems ?? [] } : {}),
+      ...(result.t === 'done' && result.formatted ? { formatted: result.formatted } : {}),
       failure,
       startedAt,
       durationMs: result.runMs,

@@ -120,6 +120,13 @@ describe('minibatch run: a file-list job end to end', () => {
     assert.deepEqual(readLines(textJob.output), ['f-0000.txt', 'f-0001.txt x 1']);
   });
 
+  it('keeps one set of CSV columns when mini-batches return keys in another order', async () => {
+    const job = makeJob({ script: 'fixture_rows_key_order.mjs', files: 4, size: 1, appendRow: 'rows.csv', extra: { append_row_dataframe_header: true } });
+    const result = await runCli(['run', job.jobFile], { home: job.home });
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(readLines(job.output), ['name,batch', 'f-0000.txt,0', 'f-0001.txt,1', 'f-0002.txt,2', 'f-0003.txt,3']);
+  });
+
   it('puts the append_row file in a uri_folder output as parallel_run_step.txt', async () => {
     const job = makeJob({ script: 'echo_names.mjs', files: 2, appendRow: false });
     const yamlPath = job.jobFile;
