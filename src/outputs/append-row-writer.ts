@@ -6,7 +6,7 @@ import type { CommittedBatch, RunStore } from '../store/run-store.js';
 import { ParquetRowWriter } from './parquet-output.js';
 import { RowFormatter, csvField } from './row-format.js';
 
-const WRITE_CHUNK_CHARS = 1 << 20;
+const WRITE_CHUNK_BYTES = 1 << 20;
 
 /**
  * Writes the append_row file while the job runs: rows in mini-batch order then element order,
@@ -26,10 +26,11 @@ export class AppendRowWriter {
   #next = 0;
   #rows = 0;
   #bytes = 0;
-  #buffer: string[] = [];
-  #bufferChars = 0;
+  #buffer: Buffer[] = [];
+  #bufferBytes = 0;
   #draining: Promise<void> = Promise.resolve();
-  readonly #formatted = new Map<number, { columns?: string[] }>();
+  /** Committed mini-batches whose rows the worker formatted, until they are written: columns and row count. */
+  readonly #formatted = new Map<number, { columns: string[] | undefined; rows: number }>();
   readonly #header: boolean;
   #columns: string[] | undefined;
   #state: 'open' | 'done' = 'open';
@@ -48,7 +49,7 @@ export class AppendRowWriter {
   /** A mini-batch was committed: write every mini-batch that is now next in line. */
   committed(batch: CommittedBatch): void {
     if (this.#state !== 'open') return;
-    if (batch.formatted) this.#formatted.set(batch.id, batch.formatted);
+    if (batch.formatted) this.#formatted.set(batch.id, { columns: batch.formatted.columns, rows: batch.returned });
     if (batch.id !== this.#next) return;
     this.#draining = this.#draining.then(() => this.#drain());
   }
@@ -57,13 +58,19 @@ export class AppendRowWriter {
     while (this.#state === 'open' && this.#store.isCommitted(this.#next)) {
       if (!this.#store.isFlushed(this.#next)) await this.#store.flush();
       const id = this.#next;
-      const jsonLines = this.#store.readRows(id).toString('utf8');
+      const bytes = this.#store.readRows(id);
       const formatted = this.#formatted.get(id);
       this.#formatted.delete(id);
       this.#next++;
-      if (jsonLines.length === 0) continue;
+      if (bytes.length === 0) continue;
+      if (formatted && !this.#needsAlignment(formatted.columns)) {
+        // The common case: the worker's text goes out as bytes, never decoded here.
+        this.#appendBytes(bytes, formatted.rows);
+        continue;
+      }
+      const jsonLines = bytes.toString('utf8');
       if (formatted) {
-        this.#append(this.#alignColumns(jsonLines, formatted.columns), countLines(jsonLines));
+        this.#append(this.#alignColumns(jsonLines, formatted.columns), formatted.rows);
         continue;
       }
       if (this.#parquet) {
@@ -77,10 +84,22 @@ export class AppendRowWriter {
   }
 
   #append(text: string, rows: number): void {
+    this.#appendBytes(Buffer.from(text, 'utf8'), rows);
+  }
+
+  #appendBytes(bytes: Buffer, rows: number): void {
     this.#rows += rows;
-    this.#buffer.push(text);
-    this.#bufferChars += text.length;
-    if (this.#bufferChars >= WRITE_CHUNK_CHARS) this.#writeBuffer();
+    // The read window is reused: keep a copy only while it waits in the buffer.
+    this.#buffer.push(Buffer.from(bytes));
+    this.#bufferBytes += bytes.length;
+    if (this.#bufferBytes >= WRITE_CHUNK_BYTES) this.#writeBuffer();
+  }
+
+  /** Whether rows formatted with `columns` must be re-laid out (or fix the columns, or need the header). */
+  #needsAlignment(columns: string[] | undefined): boolean {
+    if (!columns) return false;
+    const established = this.#columns;
+    return !established || columns.length !== established.length || !columns.every((name, index) => name === established[index]);
   }
 
   /**
@@ -111,12 +130,12 @@ export class AppendRowWriter {
 
   #writeBuffer(): void {
     if (this.#buffer.length === 0 || this.#fd === undefined) return;
-    const chunk = Buffer.from(this.#buffer.join(''), 'utf8');
+    const chunk = this.#buffer.length === 1 ? (this.#buffer[0] as Buffer) : Buffer.concat(this.#buffer, this.#bufferBytes);
     let written = 0;
     while (written < chunk.length) written += writeSync(this.#fd, chunk, written, chunk.length - written);
     this.#bytes += chunk.length;
     this.#buffer = [];
-    this.#bufferChars = 0;
+    this.#bufferBytes = 0;
   }
 
   /** All `batchCount` mini-batches are committed: write what is left, fsync, rename. */
