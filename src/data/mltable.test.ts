@@ -153,9 +153,9 @@ describe('readMLTable: read transformations and their defaults', () => {
       assert.equal(source.delimited, undefined);
       assert.deepEqual(source.transformations, NO_TRANSFORMATIONS);
     }
-    const source = await tabular('  - read_json_lines: {encoding: utf8, include_path_column: true, invalid_lines: drop}\n');
+    const source = await tabular('  - read_json_lines: {encoding: utf8, include_path_column: true, invalid_lines: error}\n');
     assert.equal(source.transformations.includePathColumn, true);
-    await tabular('  - read_json_lines: {invalid_lines: error}\n');
+    await assert.rejects(tabular('  - read_json_lines: {invalid_lines: drop}\n'), /invalid_lines: "drop" is not supported by this version of minibatch \(a line that is not JSON is reported as a failed item\); expected one of error/);
   });
 
   it('read_parquet: empty, null, or with include_path_column', async () => {

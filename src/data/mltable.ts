@@ -109,7 +109,8 @@ const readDelimitedSchema = z.strictObject({
 const readJsonLinesSchema = z.strictObject({
   encoding: choice(JSON_LINES_ENCODINGS, JSON_LINES_UNSUPPORTED_ENCODINGS).optional(),
   include_path_column: bool().optional(),
-  invalid_lines: choice(['error', 'drop']).optional(),
+  // `drop` would need the dropped lines kept out of the failed-item count: not done yet, so said.
+  invalid_lines: choice(['error'], { drop: 'a line that is not JSON is reported as a failed item' }).optional(),
 });
 
 const readParquetSchema = z.strictObject({
@@ -481,7 +482,6 @@ function readStep(
       };
     }
     case 'read_json_lines': {
-      // invalid_lines: drop is accepted; a line that is not JSON still fails its mini-batch.
       const options = parse(readJsonLinesSchema, value, where);
       if (!options) return undefined;
       return { format: 'json_lines', includePathColumn: options.include_path_column ?? false, delimited: undefined };
