@@ -45,6 +45,18 @@ function buildProgram(): Command {
       process.exitCode = await runCommand(options.file, options);
     });
 
+  job
+    .command('resume')
+    .description('go on with a run that was killed, cancelled or failed: committed mini-batches are kept, the rest run')
+    .argument('<run-id>', 'the run id (a folder under $MINIBATCH_HOME/runs) or the run directory')
+    .option('--allow-changes', 'resume even though the job file or the code changed since the run started')
+    .addOption(pythonOption())
+    .option('--json', 'print a machine-readable summary at the end')
+    .action(async (runId: string, options) => {
+      const { runCommand } = await import('./commands/run.js');
+      process.exitCode = await runCommand('', { set: [], ...options, resume: runId });
+    });
+
   program
     .command('validate')
     .description('check a job file without running it')

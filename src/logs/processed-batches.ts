@@ -1,4 +1,4 @@
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
 import { csvField } from '../outputs/row-format.js';
 import type { CommittedBatch } from '../store/run-store.js';
@@ -16,10 +16,12 @@ export class ProcessedBatchesReport {
   #rows: string[] = [];
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(path: string) {
+  /** `append`: a resumed run goes on with the file of its earlier sessions. */
+  constructor(path: string, append = false) {
     mkdirSync(dirname(path), { recursive: true });
-    this.#stream = createWriteStream(path);
-    this.#stream.write(HEADER);
+    const continuing = append && existsSync(path);
+    this.#stream = createWriteStream(path, { flags: continuing ? 'a' : 'w' });
+    if (!continuing) this.#stream.write(HEADER);
   }
 
   add(batch: CommittedBatch): void {

@@ -1,5 +1,7 @@
 import { cpSync, writeFileSync } from 'node:fs';
-import { extname, join } from 'node:path';
+import { basename, extname, join } from 'node:path';
+import { InvalidInputError } from '../errors.js';
+import { describeChanges, fingerprintRun } from './fingerprint.js';
 import { findPython, type PythonInterpreter } from '../bridges/python-interpreter.js';
 import { checkCondaFile } from './conda-check.js';
 import { partitionInput } from '../data/partition.js';
@@ -17,7 +19,7 @@ import { Scheduler, type ProgressSnapshot, type SchedulerResult } from '../sched
 import { applyOverrides } from '../spec/overrides.js';
 import { resolveParallelJob, validateParallelJob, type LoggingLevel, type ResolvedParallelJob } from '../spec/resolve-job.js';
 import { YamlSource } from '../spec/yaml-source.js';
-import { RunStore } from '../store/run-store.js';
+import { RunStore, type CommittedBatch, type RunFingerprint } from '../store/run-store.js';
 import { detectGpus } from './gpus.js';
 import { toRunnableYaml } from './runnable-job.js';
 
@@ -37,6 +39,8 @@ export interface RunJobOptions {
   signal?: AbortSignal;
   /** `--python`: the interpreter for .py entry scripts. */
   python?: string | undefined;
+  /** Go on with an earlier run in its own directory: committed mini-batches are kept, not run again. */
+  resume?: { runDir: string; allowChanges: boolean } | undefined;
 }
 
 export type RunEvent =
@@ -72,13 +76,16 @@ export async function loadParallelJob(jobFile: string, sets: readonly string[], 
  */
 export async function runParallelJob(options: RunJobOptions): Promise<RunJobResult> {
   const emit = options.onEvent ?? (() => {});
-  const source = YamlSource.read(options.jobFile);
-  applyOverrides(source, options.sets ?? []);
+  const resuming = options.resume ? readResumableRun(options.resume.runDir) : undefined;
+  const jobFile = resuming?.jobFile ?? options.jobFile;
+  const sets = resuming?.fingerprint.sets ?? options.sets ?? [];
+  const source = YamlSource.read(jobFile);
+  applyOverrides(source, sets);
   const name = validateParallelJob(source).name;
   const gpus = detectGpus();
-  const directory = RunDirectory.allocate(options.home ?? minibatchHome(), name);
+  const directory = resuming ? new RunDirectory(resuming.runDir, basename(resuming.runDir)) : RunDirectory.allocate(options.home ?? minibatchHome(), name);
   // Resolved before anything is written: an invalid job leaves no run directory behind.
-  const job = resolveParallelJob(source, options.jobFile, {
+  const job = resolveParallelJob(source, jobFile, {
     runDir: directory.root,
     computeOverride: options.computeOverride,
     processesPerInstance: gpus.length > 0 ? 1 : undefined,
@@ -86,6 +93,14 @@ export async function runParallelJob(options: RunJobOptions): Promise<RunJobResu
   // The input is looked at (MLTable, formats, headers) and the interpreter found before anything is written, too.
   const plan = await planInput(job);
   const runtime = await chooseRuntime(job, options.python);
+  const fingerprint = await fingerprintRun(jobFile, sets, job.code);
+  if (resuming) {
+    const changes = describeChanges(resuming.fingerprint, fingerprint, jobFile, job.code);
+    if (changes.length > 0 && !options.resume?.allowChanges) {
+      throw new InvalidInputError('E_USAGE', `run ${directory.runId} cannot be resumed as it was: ${changes.join('; ')} since it started; its committed rows would not match the rest. Use --allow-changes to resume anyway.`);
+    }
+    for (const change of changes) emit({ type: 'warning', message: `resuming with changes (--allow-changes): ${change}` });
+  }
   directory.create();
 
   const startedAt = new Date();
@@ -109,8 +124,17 @@ export async function runParallelJob(options: RunJobOptions): Promise<RunJobResu
     }
   }
 
-  const store = RunStore.create(directory.state, { runId: directory.runId, jobFile: job.jobFile });
-  const report = new ProcessedBatchesReport(directory.processedBatches);
+  let store: RunStore;
+  let restored: CommittedBatch[] = [];
+  if (resuming) {
+    ({ store, committed: restored } = RunStore.reopen(directory.state));
+    store.recordResume(directory.runId, job.jobFile, fingerprint);
+    log.write('INFO', `resuming run ${directory.runId}: ${restored.length} committed mini-batch(es) kept, the rest run now`);
+    emit({ type: 'notice', message: `resuming: ${restored.length} committed mini-batch(es) are kept and not run again` });
+  } else {
+    store = RunStore.create(directory.state, { runId: directory.runId, jobFile: job.jobFile, fingerprint });
+  }
+  const report = new ProcessedBatchesReport(directory.processedBatches, resuming !== undefined);
   const monitor = new ResourceMonitor(directory.resourceUsage(0), directory.root, job.resourceMonitorIntervalMs);
   if (runtime.kind === 'python') {
     log.write('INFO', `Python entry script: ${runtime.interpreter.path} (Python ${runtime.interpreter.version}, from ${runtime.interpreter.source})`);
@@ -140,6 +164,8 @@ export async function runParallelJob(options: RunJobOptions): Promise<RunJobResu
     onProgress: (snapshot) => emit({ type: 'progress', snapshot }),
     onLog: (level, message) => log.write(level, message),
   });
+  scheduler.restore(restored);
+  for (const batch of restored) output?.committed(batch);
   const processes = job.instanceCount * job.processesPerInstance;
   log.write('INFO', `run ${directory.runId}: ${job.instanceCount} node(s) x ${job.processesPerInstance} process(es), ${plan.summary}`);
   emit({ type: 'started', runId: directory.runId, runDir: directory.root, processes, job, plan });
@@ -192,4 +218,25 @@ type ChosenRuntime = { kind: 'node' } | { kind: 'python'; interpreter: PythonInt
 async function chooseRuntime(job: ResolvedParallelJob, flag: string | undefined): Promise<ChosenRuntime> {
   if (extname(job.entryScript) !== '.py') return { kind: 'node' };
   return { kind: 'python', interpreter: await findPython({ flag, env: process.env.MINIBATCH_PYTHON, environment: job.pythonEnvironment }) };
+}
+
+interface ResumableRun {
+  runDir: string;
+  jobFile: string;
+  fingerprint: RunFingerprint;
+}
+
+/** The run to resume, from its journal; a clear error when there is none or nothing to do. */
+function readResumableRun(runDir: string): ResumableRun {
+  const records = RunStore.readRecords(join(runDir, 'state'));
+  const first = records.find((record) => record.k === 'run');
+  if (!first || first.k !== 'run' || !first.fingerprint) {
+    throw new InvalidInputError('E_USAGE', `${runDir}: not a run minibatch can resume (no run journal with a fingerprint in state/journal.log)`);
+  }
+  const ends = records.filter((record) => record.k === 'end');
+  const last = ends.at(-1);
+  if (last && last.k === 'end' && last.status === 'succeeded') {
+    throw new InvalidInputError('E_USAGE', `run ${basename(runDir)} already succeeded; there is nothing to resume`);
+  }
+  return { runDir, jobFile: first.jobFile, fingerprint: first.fingerprint };
 }

@@ -42,6 +42,14 @@ export class FailureAccounting {
     else this.succeededBatches++;
   }
 
+  /** Counts a mini-batch committed in an earlier session of the run (resume). */
+  restore(batch: { status: 'succeeded' | 'failed'; items: number; failedItems: number }): void {
+    this.succeededItems += batch.items - batch.failedItems;
+    this.failedItems += batch.failedItems;
+    if (batch.status === 'failed') this.failedBatches++;
+    else this.succeededBatches++;
+  }
+
   /**
    * The first threshold exceeded, if any. `totalBatches` is known only once every mini-batch
    * has been scheduled; until then the percentage is not checked (as in the reference).

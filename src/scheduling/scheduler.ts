@@ -140,6 +140,11 @@ export class Scheduler {
     if (breach) this.#abort('threshold', breach.message);
   }
 
+  /** Mini-batches committed by an earlier session of this run (resume): counted, not run again. */
+  restore(batches: readonly CommittedBatch[]): void {
+    for (const batch of batches) this.#accounting.restore(batch);
+  }
+
   /** Stop the job from outside (Ctrl-C): running attempts are killed. */
   cancel(reason: string): void {
     this.#abort('cancelled', reason);
@@ -185,7 +190,9 @@ export class Scheduler {
   }
 
   #nextFresh(): AttemptTask | undefined {
-    const batch = this.#buffer.shift();
+    let batch = this.#buffer.shift();
+    // Resumed: what an earlier session committed stays as it is.
+    while (batch && this.#store.isCommitted(batch.id)) batch = this.#buffer.shift();
     return batch ? { batch, attempt: 1 } : undefined;
   }
 

@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, ftruncateSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, ftruncateSync, writeSync } from 'node:fs';
 import { fsync, write } from 'node:fs';
 import { promisify } from 'node:util';
 import { crc32 } from 'node:zlib';
@@ -25,8 +25,22 @@ export class AppendOnlyLog<T> {
     this.#fd = fd;
   }
 
+  /** The good records of a log, read only (a torn tail is skipped, not cut off). */
+  static readRecords<T>(path: string): T[] {
+    return AppendOnlyLog.#replay<T>(path).records;
+  }
+
   /** Opens (creating if needed) and replays the log; returns the good records in order. */
   static open<T>(path: string): { log: AppendOnlyLog<T>; records: T[] } {
+    const { records, goodLength } = AppendOnlyLog.#replay<T>(path);
+    const fd = openSync(path, existsSync(path) ? 'r+' : 'w+');
+    ftruncateSync(fd, goodLength);
+    const log = new AppendOnlyLog<T>(path, fd);
+    log.#position = goodLength;
+    return { log, records };
+  }
+
+  static #replay<T>(path: string): { records: T[]; goodLength: number } {
     const records: T[] = [];
     let goodLength = 0;
     if (existsSync(path)) {
@@ -48,11 +62,7 @@ export class AppendOnlyLog<T> {
         goodLength = start;
       }
     }
-    const fd = openSync(path, existsSync(path) ? 'r+' : 'w+');
-    ftruncateSync(fd, goodLength);
-    const log = new AppendOnlyLog<T>(path, fd);
-    log.#position = goodLength;
-    return { log, records };
+    return { records, goodLength };
   }
 
   #position = 0;
@@ -94,6 +104,17 @@ export class AppendOnlyLog<T> {
     } finally {
       this.#flushing = undefined;
     }
+  }
+
+  /** Writes and fsyncs everything appended, now (for the one record a run cannot start without). */
+  flushSync(): void {
+    if (this.#pending.length === 0) return;
+    const chunk = Buffer.from(this.#pending.join(''), 'utf8');
+    this.#pending = [];
+    let written = 0;
+    while (written < chunk.length) written += writeSync(this.#fd, chunk, written, chunk.length - written, this.#position + written);
+    this.#position += chunk.length;
+    fsyncSync(this.#fd);
   }
 
   async close(): Promise<void> {

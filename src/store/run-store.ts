@@ -1,4 +1,4 @@
-import { closeSync, mkdirSync, openSync, readSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readSync, renameSync, writeFileSync } from 'node:fs';
 import { fsync, write } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -39,8 +39,18 @@ export interface AttemptRecord {
   error: string;
 }
 
+/** What a run was started from, so a resume can tell whether anything changed since. */
+export interface RunFingerprint {
+  /** `--set` overrides given at the start (a resume applies them again). */
+  sets: string[];
+  /** SHA-256 of the job file's text. */
+  jobSha256: string;
+  /** SHA-256 of the code folder: every file's relative path and content. */
+  codeSha256: string;
+}
+
 export type StoreRecord =
-  | { k: 'run'; runId: string; jobFile: string; startedAt: number }
+  | { k: 'run'; runId: string; jobFile: string; startedAt: number; fingerprint?: RunFingerprint; resumed?: boolean }
   | { k: 'attempt'; r: AttemptRecord }
   | { k: 'commit'; r: CommittedBatch; offset: number; length: number }
   | { k: 'end'; status: string; reason?: string; endedAt: number };
@@ -77,13 +87,55 @@ export class RunStore {
     this.#flushIntervalMs = flushIntervalMs;
   }
 
-  static create(dir: string, run: { runId: string; jobFile: string }, flushIntervalMs = 20): RunStore {
+  static create(dir: string, run: { runId: string; jobFile: string; fingerprint?: RunFingerprint }, flushIntervalMs = 20): RunStore {
     mkdirSync(dir, { recursive: true });
     const { log } = AppendOnlyLog.open<StoreRecord>(join(dir, 'journal.log'));
     const spoolFd = openSync(join(dir, 'rows.spool'), 'w+');
     const store = new RunStore(dir, log, spoolFd, flushIntervalMs);
-    log.append({ k: 'run', runId: run.runId, jobFile: run.jobFile, startedAt: Date.now() });
+    log.append({ k: 'run', runId: run.runId, jobFile: run.jobFile, startedAt: Date.now(), ...(run.fingerprint ? { fingerprint: run.fingerprint } : {}) });
+    // Durable before any work: a run killed in its first moments can still be resumed.
+    log.flushSync();
     return store;
+  }
+
+  /** The records of a run's journal, read without opening it for writing. */
+  static readRecords(dir: string): StoreRecord[] {
+    const path = join(dir, 'journal.log');
+    if (!existsSync(path)) return [];
+    return AppendOnlyLog.readRecords<StoreRecord>(path);
+  }
+
+  /**
+   * Reopens a run's store to go on with it: the journal is replayed (a torn last record is
+   * dropped), every committed mini-batch is known again with its rows, and spool bytes no
+   * commit record points at (a crash between the two writes) are cut off.
+   */
+  static reopen(dir: string, flushIntervalMs = 20): { store: RunStore; committed: CommittedBatch[]; first: Extract<StoreRecord, { k: 'run' }> | undefined } {
+    const { log, records } = AppendOnlyLog.open<StoreRecord>(join(dir, 'journal.log'));
+    const spoolFd = openSync(join(dir, 'rows.spool'), existsSync(join(dir, 'rows.spool')) ? 'r+' : 'w+');
+    const store = new RunStore(dir, log, spoolFd, flushIntervalMs);
+    const committed: CommittedBatch[] = [];
+    let end = 0;
+    for (const record of records) {
+      if (record.k !== 'commit' || store.isCommitted(record.r.id)) continue;
+      store.#ensureIndex(record.r.id);
+      store.#offsets[record.r.id] = record.offset;
+      store.#lengths[record.r.id] = record.length;
+      store.#committed[record.r.id] = 1;
+      end = Math.max(end, record.offset + record.length);
+      committed.push(record.r);
+    }
+    ftruncateSync(spoolFd, end);
+    store.#spoolLength = end;
+    store.#spoolFlushedLength = end;
+    committed.sort((a, b) => a.id - b.id);
+    const first = records.find((record): record is Extract<StoreRecord, { k: 'run' }> => record.k === 'run');
+    return { store, committed, first };
+  }
+
+  /** Marks the start of a resumed session in the journal. */
+  recordResume(runId: string, jobFile: string, fingerprint: RunFingerprint): void {
+    this.#journal.append({ k: 'run', runId, jobFile, startedAt: Date.now(), fingerprint, resumed: true });
   }
 
   isCommitted(id: number): boolean {

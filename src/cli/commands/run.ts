@@ -1,3 +1,7 @@
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { InvalidInputError } from '../../errors.js';
+import { minibatchHome } from '../../logs/run-directory.js';
 import { runParallelJob, type RunJobResult } from '../../run/run-parallel-job.js';
 import { formatClock } from '../../logs/format-duration.js';
 import { EXIT } from '../exit.js';
@@ -8,6 +12,9 @@ export interface RunCommandOptions {
   compute?: string;
   python?: string;
   json?: boolean;
+  /** `job resume <run-id>`: the run to go on with. */
+  resume?: string;
+  allowChanges?: boolean;
 }
 
 /** `minibatch run <job.yml>` and `minibatch job create --file <job.yml>`: run a job and wait. */
@@ -15,8 +22,10 @@ export async function runCommand(jobFile: string, options: RunCommandOptions): P
   const display = new ProgressDisplay(process.stderr);
   const cancel = new AbortController();
   let interrupts = 0;
+  let stoppedBy: NodeJS.Signals | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
     interrupts++;
+    stoppedBy ??= signal;
     if (interrupts > 1) process.exit(signal === 'SIGINT' ? EXIT.sigint : 143);
     display.message(`minibatch: ${signal}: stopping the job (again to quit at once)`);
     cancel.abort();
@@ -30,6 +39,7 @@ export async function runCommand(jobFile: string, options: RunCommandOptions): P
       sets: options.set,
       computeOverride: options.compute,
       python: options.python,
+      resume: options.resume ? { runDir: runDirectoryOf(options.resume), allowChanges: options.allowChanges === true } : undefined,
       signal: cancel.signal,
       onEvent: (event) => {
         switch (event.type) {
@@ -90,11 +100,13 @@ export async function runCommand(jobFile: string, options: RunCommandOptions): P
       lines.push(`First failure (mini-batch ${outcome.firstError.batchId}): ${outcome.firstError.message}`);
     }
     if (result.output) lines.push(`Output: ${result.output.path} (${result.output.rows} rows)`);
-    if (result.status === 'cancelled') lines.push('Cancelled: committed mini-batches are kept in the run store.');
+    if (result.status !== 'succeeded') lines.push(`Resumable: minibatch job resume ${result.runId} (committed mini-batches are kept)`);
     lines.push(`Details: ${result.jobResultPath}`);
     const stream = result.status === 'succeeded' ? process.stdout : process.stderr;
     stream.write(`${lines.join('\n')}\n`);
   }
+  // A run stopped by a signal exits as shells expect: 128 + the signal's number.
+  if (result.status === 'cancelled' && stoppedBy === 'SIGTERM') return 143;
   return result.exitCode;
 }
 
@@ -113,4 +125,12 @@ function jsonSummary(result: RunJobResult) {
     output: result.output ?? null,
     jobResult: result.jobResultPath,
   };
+}
+
+/** A run id under the minibatch home, or a run directory's path. */
+function runDirectoryOf(idOrPath: string): string {
+  if (existsSync(join(idOrPath, 'state', 'journal.log'))) return resolve(idOrPath);
+  const underHome = join(minibatchHome(), 'runs', idOrPath);
+  if (existsSync(underHome)) return underHome;
+  throw new InvalidInputError('E_USAGE', `no run ${idOrPath} under ${join(minibatchHome(), 'runs')} (set MINIBATCH_HOME, or give the run directory)`);
 }

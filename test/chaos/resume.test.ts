@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { appendFileSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, it } from 'node:test';
+import { CLI, makeJob, onlyRunDir, readLines, runCli } from '../helpers.js';
+
+const ROUNDS = Number(process.env.CHAOS_ROUNDS ?? 2);
+const FILES = 60;
+const expected = Array.from({ length: FILES }, (_, i) => `f-${String(i).padStart(4, '0')}.txt`);
+
+/** Starts a run, and sends `signal` to the controller after a random moment while it works. */
+async function interrupt(jobFile: string, home: string, signal: NodeJS.Signals): Promise<number | null> {
+  const child = spawn(process.execPath, [CLI, 'run', jobFile], { env: { ...process.env, MINIBATCH_HOME: home }, stdio: 'ignore' });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code, sig) => resolve(code ?? (sig ? 128 : null))));
+  await sleep(400 + Math.floor(Math.random() * 600));
+  child.kill(signal);
+  return exited;
+}
+
+describe('chaos: the controller killed or stopped mid-job, then resumed', () => {
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const signal of ['SIGKILL', 'SIGTERM'] as const) {
+      it(`${signal}, round ${round + 1}: the resumed output is identical to a clean run`, async () => {
+        const job = makeJob({ script: 'fixture_slow.mjs', files: FILES, size: 2, processes: 2, programArguments: '--ms 100' });
+        const code = await interrupt(job.jobFile, job.home, signal);
+        const runDir = onlyRunDir(job.home);
+        const journal = readFileSync(join(runDir, 'state', 'journal.log'), 'utf8');
+        const before = (journal.match(/"k":"commit"/g) ?? []).length;
+        assert.ok(before < FILES / 2, `interrupted before the end (${before} committed, exit ${code})`);
+        if (signal === 'SIGTERM') {
+          assert.equal(code, 143);
+          assert.match(readFileSync(join(runDir, 'logs', 'job_result.txt'), 'utf8'), /^Status: Cancelled/);
+        }
+        const resumed = await runCli(['job', 'resume', runDir.split('/').at(-1) ?? '', '--json'], { home: job.home });
+        assert.equal(resumed.code, 0, resumed.stderr);
+        const summary = JSON.parse(resumed.stdout);
+        assert.equal(summary.miniBatches.succeeded, FILES / 2);
+        assert.deepEqual(readLines(job.output), expected, 'every row once, in input order');
+        const commits = [...readFileSync(join(runDir, 'state', 'journal.log'), 'utf8').matchAll(/"k":"commit","r":\{"id":(\d+)/g)].map((m) => Number(m[1]));
+        assert.equal(new Set(commits).size, commits.length, 'no mini-batch committed twice');
+        assert.equal(commits.length, FILES / 2);
+        assert.equal(readdirSync(join(job.dir, 'out')).length, 1, 'no partial output left over');
+        process.stderr.write(`resume ${signal} round ${round + 1}: ${before} mini-batches kept, ${FILES / 2 - before} run on resume\n`);
+      });
+    }
+  }
+
+  it('refuses to resume after the code changed, unless --allow-changes', async () => {
+    const job = makeJob({ script: 'fixture_slow.mjs', files: 20, size: 2, processes: 1, programArguments: '--ms 300' });
+    await interrupt(job.jobFile, job.home, 'SIGKILL');
+    const id = onlyRunDir(job.home).split('/').at(-1) ?? '';
+    appendFileSync(join(job.dir, 'src', 'fixture_slow.mjs'), '\n// changed\n');
+    const refused = await runCli(['job', 'resume', id], { home: job.home });
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, new RegExp(`run ${id} cannot be resumed as it was: the code folder .*/src changed since it started; .*--allow-changes`));
+    const allowed = await runCli(['job', 'resume', id, '--allow-changes'], { home: job.home });
+    assert.equal(allowed.code, 0, allowed.stderr);
+    assert.match(allowed.stderr, /warning: resuming with changes \(--allow-changes\): the code folder .* changed/);
+    assert.equal(readLines(job.output).length, 20);
+  });
+
+  it('an unknown run id is a usage error', async () => {
+    const result = await runCli(['job', 'resume', 'no-such-run']);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /^minibatch: no run no-such-run under /m);
+  });
+});
