@@ -50,11 +50,24 @@ function buildProgram(): Command {
     .description('go on with a run that was killed, cancelled or failed: committed mini-batches are kept, the rest run')
     .argument('<run-id>', 'the run id (a folder under $MINIBATCH_HOME/runs) or the run directory')
     .option('--allow-changes', 'resume even though the job file or the code changed since the run started')
+    .option('--failed', 'also re-run the mini-batches whose final try failed (as rerun-failed)')
     .addOption(pythonOption())
     .option('--json', 'print a machine-readable summary at the end')
     .action(async (runId: string, options) => {
       const { runCommand } = await import('./commands/run.js');
-      process.exitCode = await runCommand('', { set: [], ...options, resume: runId });
+      process.exitCode = await runCommand('', { set: [], ...options, resume: runId, failedOnly: options.failed === true });
+    });
+
+  job
+    .command('rerun-failed')
+    .description('re-run only the mini-batches of a run whose final try failed; the others are kept')
+    .argument('<run-id>', 'the run id (a folder under $MINIBATCH_HOME/runs) or the run directory')
+    .option('--allow-changes', 're-run even though the job file or the code changed (the usual case: the script was fixed)')
+    .addOption(pythonOption())
+    .option('--json', 'print a machine-readable summary at the end')
+    .action(async (runId: string, options) => {
+      const { runCommand } = await import('./commands/run.js');
+      process.exitCode = await runCommand('', { set: [], ...options, resume: runId, failedOnly: true });
     });
 
   program

@@ -40,7 +40,7 @@ export interface RunJobOptions {
   /** `--python`: the interpreter for .py entry scripts. */
   python?: string | undefined;
   /** Go on with an earlier run in its own directory: committed mini-batches are kept, not run again. */
-  resume?: { runDir: string; allowChanges: boolean } | undefined;
+  resume?: { runDir: string; allowChanges: boolean; failedOnly?: boolean } | undefined;
 }
 
 export type RunEvent =
@@ -76,7 +76,7 @@ export async function loadParallelJob(jobFile: string, sets: readonly string[], 
  */
 export async function runParallelJob(options: RunJobOptions): Promise<RunJobResult> {
   const emit = options.onEvent ?? (() => {});
-  const resuming = options.resume ? readResumableRun(options.resume.runDir) : undefined;
+  const resuming = options.resume ? readResumableRun(options.resume.runDir, options.resume.failedOnly === true) : undefined;
   const jobFile = resuming?.jobFile ?? options.jobFile;
   const sets = resuming?.fingerprint.sets ?? options.sets ?? [];
   const source = YamlSource.read(jobFile);
@@ -127,7 +127,7 @@ export async function runParallelJob(options: RunJobOptions): Promise<RunJobResu
   let store: RunStore;
   let restored: CommittedBatch[] = [];
   if (resuming) {
-    ({ store, committed: restored } = RunStore.reopen(directory.state));
+    ({ store, committed: restored } = RunStore.reopen(directory.state, { dropFailed: options.resume?.failedOnly === true }));
     store.recordResume(directory.runId, job.jobFile, fingerprint);
     log.write('INFO', `resuming run ${directory.runId}: ${restored.length} committed mini-batch(es) kept, the rest run now`);
     emit({ type: 'notice', message: `resuming: ${restored.length} committed mini-batch(es) are kept and not run again` });
@@ -227,7 +227,7 @@ interface ResumableRun {
 }
 
 /** The run to resume, from its journal; a clear error when there is none or nothing to do. */
-function readResumableRun(runDir: string): ResumableRun {
+function readResumableRun(runDir: string, failedOnly: boolean): ResumableRun {
   const records = RunStore.readRecords(join(runDir, 'state'));
   const first = records.find((record) => record.k === 'run');
   if (!first || first.k !== 'run' || !first.fingerprint) {
@@ -235,8 +235,8 @@ function readResumableRun(runDir: string): ResumableRun {
   }
   const ends = records.filter((record) => record.k === 'end');
   const last = ends.at(-1);
-  if (last && last.k === 'end' && last.status === 'succeeded') {
-    throw new InvalidInputError('E_USAGE', `run ${basename(runDir)} already succeeded; there is nothing to resume`);
+  if (last && last.k === 'end' && last.status === 'succeeded' && !failedOnly) {
+    throw new InvalidInputError('E_USAGE', `run ${basename(runDir)} already succeeded; there is nothing to resume (rerun-failed re-runs its failed mini-batches)`);
   }
   return { runDir, jobFile: first.jobFile, fingerprint: first.fingerprint };
 }

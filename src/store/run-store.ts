@@ -110,19 +110,23 @@ export class RunStore {
    * dropped), every committed mini-batch is known again with its rows, and spool bytes no
    * commit record points at (a crash between the two writes) are cut off.
    */
-  static reopen(dir: string, flushIntervalMs = 20): { store: RunStore; committed: CommittedBatch[]; first: Extract<StoreRecord, { k: 'run' }> | undefined } {
+  static reopen(dir: string, options: { dropFailed?: boolean } = {}, flushIntervalMs = 20): { store: RunStore; committed: CommittedBatch[]; first: Extract<StoreRecord, { k: 'run' }> | undefined } {
     const { log, records } = AppendOnlyLog.open<StoreRecord>(join(dir, 'journal.log'));
     const spoolFd = openSync(join(dir, 'rows.spool'), existsSync(join(dir, 'rows.spool')) ? 'r+' : 'w+');
     const store = new RunStore(dir, log, spoolFd, flushIntervalMs);
-    const committed: CommittedBatch[] = [];
+    // The last commit of a mini-batch is its state: a re-run of a failed one commits it again.
+    const latest = new Map<number, Extract<StoreRecord, { k: 'commit' }>>();
+    for (const record of records) if (record.k === 'commit') latest.set(record.r.id, record);
     let end = 0;
-    for (const record of records) {
-      if (record.k !== 'commit' || store.isCommitted(record.r.id)) continue;
+    for (const record of latest.values()) end = Math.max(end, record.offset + record.length);
+    const committed: CommittedBatch[] = [];
+    for (const record of latest.values()) {
+      // rerun-failed: a failed mini-batch is forgotten, so it runs (and commits) again.
+      if (options.dropFailed && record.r.status === 'failed') continue;
       store.#ensureIndex(record.r.id);
       store.#offsets[record.r.id] = record.offset;
       store.#lengths[record.r.id] = record.length;
       store.#committed[record.r.id] = 1;
-      end = Math.max(end, record.offset + record.length);
       committed.push(record.r);
     }
     ftruncateSync(spoolFd, end);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { appendFileSync, readFileSync, readdirSync } from 'node:fs';
+import { appendFileSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
@@ -65,5 +65,26 @@ describe('chaos: the controller killed or stopped mid-job, then resumed', () => 
     const result = await runCli(['job', 'resume', 'no-such-run']);
     assert.equal(result.code, 2);
     assert.match(result.stderr, /^minibatch: no run no-such-run under /m);
+  });
+});
+
+describe('rerun-failed', () => {
+  it('re-runs only the mini-batches whose final try failed; the output becomes complete and in order', async () => {
+    const job = makeJob({ script: 'fixture_fail_while_broken.mjs', files: 10, size: 2, retry: { max_retries: 0 } });
+    writeFileSync(join(job.dir, 'state', 'broken.txt'), 'f-0003.txt\nf-0008.txt\n');
+    const first = await runCli(['run', job.jobFile, '--json'], { home: job.home });
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal(JSON.parse(first.stdout).miniBatches.failed, 2);
+    assert.deepEqual(readLines(job.output), ['f-0000.txt', 'f-0001.txt', 'f-0004.txt', 'f-0005.txt', 'f-0006.txt', 'f-0007.txt']);
+
+    rmSync(join(job.dir, 'state', 'broken.txt'));
+    writeFileSync(join(job.dir, 'state', 'runs.log'), '');
+    const id = onlyRunDir(job.home).split('/').at(-1) ?? '';
+    const again = await runCli(['job', 'rerun-failed', id, '--json'], { home: job.home });
+    assert.equal(again.code, 0, again.stderr);
+    const summary = JSON.parse(again.stdout);
+    assert.deepEqual(summary.miniBatches, { total: 5, succeeded: 5, failed: 0, retries: 0 });
+    assert.deepEqual(readLines(join(job.dir, 'state', 'runs.log')).sort(), ['1', '4'], 'only the failed mini-batches ran');
+    assert.deepEqual(readLines(job.output), expected.slice(0, 10));
   });
 });

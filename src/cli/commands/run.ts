@@ -15,6 +15,8 @@ export interface RunCommandOptions {
   /** `job resume <run-id>`: the run to go on with. */
   resume?: string;
   allowChanges?: boolean;
+  /** With `resume`: failed mini-batches run again too. */
+  failedOnly?: boolean;
 }
 
 /** `minibatch run <job.yml>` and `minibatch job create --file <job.yml>`: run a job and wait. */
@@ -39,7 +41,7 @@ export async function runCommand(jobFile: string, options: RunCommandOptions): P
       sets: options.set,
       computeOverride: options.compute,
       python: options.python,
-      resume: options.resume ? { runDir: runDirectoryOf(options.resume), allowChanges: options.allowChanges === true } : undefined,
+      resume: options.resume ? { runDir: runDirectoryOf(options.resume), allowChanges: options.allowChanges === true, failedOnly: options.failedOnly === true } : undefined,
       signal: cancel.signal,
       onEvent: (event) => {
         switch (event.type) {
