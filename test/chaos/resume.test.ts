@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { appendFileSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
@@ -14,9 +14,16 @@ const expected = Array.from({ length: FILES }, (_, i) => `f-${String(i).padStart
 async function interrupt(jobFile: string, home: string, signal: NodeJS.Signals): Promise<number | null> {
   const child = spawn(process.execPath, [CLI, 'run', jobFile], { env: { ...process.env, MINIBATCH_HOME: home }, stdio: 'ignore' });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code, sig) => resolve(code ?? (sig ? 128 : null))));
-  await sleep(400 + Math.floor(Math.random() * 600));
+  // Wait for the run to exist (a loaded machine starts slowly), then strike at a random moment.
+  for (let waited = 0; waited < 15_000 && !runStarted(home); waited += 20) await sleep(20);
+  await sleep(100 + Math.floor(Math.random() * 700));
   child.kill(signal);
   return exited;
+}
+
+function runStarted(home: string): boolean {
+  const runs = join(home, 'runs');
+  return existsSync(runs) && readdirSync(runs).some((id) => existsSync(join(runs, id, 'state', 'journal.log')));
 }
 
 describe('chaos: the controller killed or stopped mid-job, then resumed', () => {
