@@ -65,6 +65,7 @@ export class LocalBackend implements QueueBackend {
           tasksPerProcess: this.#options.tasksPerProcess ?? 2,
           logs: this.#options.logs,
           runtime: this.#options.runtime,
+          maxWorkerMemoryBytes: job.maxWorkerMemoryBytes,
           // One GPU per process, local ranks beyond the GPU count get none (DESIGN.md §6).
           perProcessEnv: gpus.length > 0 ? (rank) => (rank < gpus.length ? { CUDA_VISIBLE_DEVICES: String(gpus[rank]) } : { CUDA_VISIBLE_DEVICES: '' }) : undefined,
         },

@@ -152,6 +152,14 @@ export const parallelJobSchema = z.strictObject({
   copy_logs_to_parent: z.boolean({ error: 'expected true or false' }).optional(),
   append_row_dataframe_header: z.boolean({ error: 'expected true or false' }).optional().describe('Write a header row when rows are objects written as CSV. @default false'),
   append_row_format: oneOf(APPEND_ROW_FORMATS).optional().describe('Row format of the append_row file; by default from its extension (.csv, .jsonl) or text.'),
+  max_worker_memory: z
+    .union([z.string(), z.number()])
+    .superRefine((value, ctx) => {
+      const parsed = parseMiniBatchSize(value);
+      if (typeof parsed === 'string' || parsed.kind !== 'bytes') ctx.addIssue({ code: 'custom', message: 'expected a memory size like "2GB" or "512MB"', input: value });
+    })
+    .optional()
+    .describe('A worker process whose memory grows past this is replaced between mini-batches (init() runs again). Unset = no limit.'),
   logging_level: oneOf(LOGGING_LEVELS).optional(),
   retry_settings: retrySettingsSchema.optional(),
   environment_variables: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()], { error: 'expected a string, number or boolean' })).optional(),

@@ -109,6 +109,8 @@ export interface ResolvedParallelJob {
   /** 0 = off. */
   readonly resourceMonitorIntervalMs: number;
   readonly loggingLevel: LoggingLevel;
+  /** Resident memory past which a worker is replaced between mini-batches; undefined = no limit. */
+  readonly maxWorkerMemoryBytes: number | undefined;
   readonly environmentVariables: Readonly<Record<string, string>>;
   readonly isDeterministic: boolean;
   readonly copyLogsToParent: boolean;
@@ -353,6 +355,7 @@ export function resolveParallelJob(source: YamlSource, jobFile: string, options:
     firstTaskCreationTimeoutMs: (job.first_task_creation_timeout ?? fromArgs.first_task_creation_timeout ?? JOB_DEFAULTS.firstTaskCreationTimeoutSeconds) * 1000,
     resourceMonitorIntervalMs: (job.resource_monitor_interval ?? fromArgs.resource_monitor_interval ?? JOB_DEFAULTS.resourceMonitorIntervalSeconds) * 1000,
     loggingLevel: job.logging_level ?? JOB_DEFAULTS.loggingLevel,
+    maxWorkerMemoryBytes: memoryBytes(job.max_worker_memory),
     environmentVariables,
     isDeterministic: job.is_deterministic ?? JOB_DEFAULTS.isDeterministic,
     copyLogsToParent: job.copy_logs_to_parent ?? fromArgs.copy_logs_to_parent ?? JOB_DEFAULTS.copyLogsToParent,
@@ -376,6 +379,12 @@ export function resolveParallelJob(source: YamlSource, jobFile: string, options:
 function tightenExpressions<T>(value: T): T {
   if (typeof value !== 'string') return value;
   return value.replace(/\$\{\{\s*([^}]*?)\s*\}\}/g, (_, expression: string) => `\${{${expression}}}`) as T;
+}
+
+function memoryBytes(value: string | number | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const parsed = parseMiniBatchSize(value);
+  return typeof parsed === 'string' || parsed.kind !== 'bytes' ? undefined : parsed.bytes;
 }
 
 function readHintOf(input: AssetInputOptions): ReadHint | undefined {

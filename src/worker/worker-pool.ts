@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { appendFileSync, closeSync, mkdirSync, openSync } from 'node:fs';
+import { appendFileSync, closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { MiniBatch } from '../data/descriptors.js';
 import { IllegalStateError, type SerializedError } from '../errors.js';
@@ -79,6 +79,8 @@ export interface WorkerPoolOptions {
   logs: WorkerLogPaths;
   /** Node.js for JS/TS entry scripts, a Python interpreter for .py ones. */
   runtime: WorkerRuntime;
+  /** A process whose resident memory exceeds this after a mini-batch is replaced. */
+  maxWorkerMemoryBytes?: number | undefined;
   /** Extra environment per process (e.g. CUDA_VISIBLE_DEVICES), by local process rank. */
   perProcessEnv?: (processRank: number) => Record<string, string>;
 }
@@ -333,8 +335,10 @@ export class WorkerPool {
       const more = (result.unreadable ?? 0) > result.problems.length ? `\n(and ${(result.unreadable ?? 0) - result.problems.length} more)` : '';
       this.#recordError(slot, `mini-batch ${result.id} try ${result.attempt}: ${result.unreadable} row(s) could not be read`, { name: 'RowError', message: `${result.problems.join('\n')}${more}` });
     }
-    // A run that outlived its timeout leaves a process we no longer trust: replace it.
+    // A run that outlived its timeout leaves a process we no longer trust: replace it. So is
+    // one that grew past max_worker_memory (checked between mini-batches, as the reference's users asked).
     if (failure?.kind === 'timeout') this.#replace(slot, 'replaced');
+    else if (this.#overMemory(slot)) this.#replace(slot, 'replaced');
     this.#handlers.onOutcome({
       task: head.task,
       worker,
@@ -346,6 +350,16 @@ export class WorkerPool {
       startedAt,
       durationMs: result.runMs,
     });
+  }
+
+  #overMemory(slot: Slot): boolean {
+    const limit = this.#options.maxWorkerMemoryBytes;
+    const pid = slot.child?.pid;
+    if (limit === undefined || pid === undefined) return false;
+    const rss = residentBytes(pid);
+    if (rss === undefined || rss <= limit) return false;
+    this.#handlers.onLog('INFO', `node-${this.#options.nodeRank}/process-${slot.rank} uses ${Math.round(rss / 1024 ** 2)} MB, over max_worker_memory (${Math.round(limit / 1024 ** 2)} MB): replacing it`);
+    return true;
   }
 
   #startHead(slot: Slot): void {
@@ -466,6 +480,16 @@ export class WorkerPool {
     } catch {
       // the error log is best effort; the outcome still carries the error
     }
+  }
+}
+
+/** A process's resident memory, from /proc (Linux); undefined where that cannot be read. */
+function residentBytes(pid: number): number | undefined {
+  try {
+    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) * 1024 : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -80,6 +80,16 @@ describe('retries, timeouts and crashes', () => {
     assert.deepEqual(readLines(job.output), ['f-0000.txt', 'f-0001.txt', 'f-0002.txt', 'f-0003.txt', 'f-0006.txt', 'f-0007.txt']);
   });
 
+  it('max_worker_memory replaces a process that grew past it, between mini-batches, without failing anything', async () => {
+    const job = makeJob({ script: 'fixture_memory_hog.mjs', files: 6, size: 2, processes: 1, extra: { max_worker_memory: '100MB' } });
+    const { code, summary, stderr } = await runJson(job.jobFile, job.home);
+    assert.equal(code, 0, stderr);
+    assert.deepEqual(summary.miniBatches, { total: 3, succeeded: 3, failed: 0, retries: 0 });
+    assert.deepEqual(readLines(job.output), names(6));
+    assert.ok(countMatching(join(job.dir, 'state', 'init.log'), /^init /) >= 3, 'a new process (and init) after each mini-batch');
+    assert.match(readFileSync(join(onlyRunDir(job.home), 'logs/sys/minibatch.log'), 'utf8'), /uses \d+ MB, over max_worker_memory \(100 MB\): replacing it/);
+  });
+
   it('restarts a process whose init() failed, and goes on', async () => {
     const job = makeJob({ script: 'fixture_init_fails_once.mjs', files: 4, size: 2, processes: 1 });
     const { code, summary, stderr } = await runJson(job.jobFile, job.home);
