@@ -21,6 +21,7 @@ export function formatJobResult(report: JobResultReport): string {
   const { result, job } = report;
   const lines: string[] = [`Status: ${report.status}`];
   if (result.reason) lines.push(`Reason: ${result.reason}`);
+  if (report.status !== 'Succeeded') lines.push(`Resumable: minibatch job resume ${report.runId} (committed mini-batches are kept; job rerun-failed re-runs failed ones)`);
   const first = result.firstError;
   if (first) {
     const where = [

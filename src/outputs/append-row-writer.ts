@@ -44,7 +44,14 @@ export class AppendRowWriter {
     this.#header = appendRow.header;
     if (appendRow.format === 'parquet') this.#parquet = new ParquetRowWriter(this.#temporary);
     else this.#fd = openSync(this.#temporary, 'w');
+    // A hard exit (a second Ctrl-C) must not leave a partial file behind either.
+    process.on('exit', this.#removeOnExit);
   }
+
+  readonly #removeOnExit = (): void => {
+    rmSync(this.#temporary, { force: true });
+    rmSync(`${this.#temporary}.spill`, { force: true });
+  };
 
   /** A mini-batch was committed: write every mini-batch that is now next in line. */
   committed(batch: CommittedBatch): void {
@@ -154,6 +161,7 @@ export class AppendRowWriter {
       this.#fd = undefined;
     }
     renameSync(this.#temporary, this.#target);
+    process.off('exit', this.#removeOnExit);
     return { path: this.#target, rows: this.#rows, bytes: this.#parquet ? statSync(this.#target).size : this.#bytes };
   }
 
@@ -167,6 +175,7 @@ export class AppendRowWriter {
     }
     this.#parquet?.abort();
     rmSync(this.#temporary, { force: true });
+    process.off('exit', this.#removeOnExit);
   }
 }
 

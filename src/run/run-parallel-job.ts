@@ -172,7 +172,8 @@ export async function runParallelJob(options: RunJobOptions): Promise<RunJobResu
 
   monitor.start();
   const overview = setInterval(() => appendProgressOverview(directory, scheduler.snapshot()), options.overviewIntervalMs ?? 10_000);
-  const onAbort = () => scheduler.cancel('cancelled by the user');
+  // Running mini-batches get as long as one run() may take to finish and commit, at most 30 s.
+  const onAbort = () => scheduler.cancel('cancelled by the user', Math.min(job.timeoutMs + 1_000, 30_000));
   options.signal?.addEventListener('abort', onAbort, { once: true });
   let result: SchedulerResult;
   try {

@@ -186,6 +186,21 @@ describe('Scheduler', () => {
     assert.ok(stuck.aborted);
   });
 
+  it('cancel() with a grace period lets running mini-batches commit, starts no new one, and leaves no timer behind', async () => {
+    const backend = new ScriptedBackend(1);
+    const scheduler = new Scheduler(settings(), backend, store());
+    const done = scheduler.run(batches(3));
+    await tick();
+    scheduler.cancel('stop', 60_000);
+    backend.finish(0, { returned: 2 });
+    const result = await done;
+    assert.equal(result.failureKind, 'cancelled');
+    assert.equal(result.succeededBatches, 1);
+    assert.deepEqual(backend.dispatched.map((t) => t.batch.id), [0]);
+    assert.ok(backend.closed, 'a graceful stop closes the backend (shutdown() runs), it does not kill');
+    assert.equal(backend.aborted, false);
+  });
+
   it('cancel() stops the job as cancelled', async () => {
     const backend = new ScriptedBackend(1);
     const scheduler = new Scheduler(settings(), backend, store());

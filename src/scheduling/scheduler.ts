@@ -78,7 +78,9 @@ export class Scheduler {
   readonly #store: RunStore;
   readonly #events: SchedulerEvents;
   readonly #accounting: FailureAccounting;
-  #state: 'created' | 'running' | 'finishing' | 'aborting' | 'done' = 'created';
+  #state: 'created' | 'running' | 'draining' | 'finishing' | 'aborting' | 'done' = 'created';
+  #cancelReason = '';
+  #graceTimer: NodeJS.Timeout | undefined;
   #source: AsyncIterator<MiniBatch> | undefined;
   #reading = false;
   #exhausted = false;
@@ -118,6 +120,7 @@ export class Scheduler {
         for (const task of tasks) this.#inFlight.delete(task.batch.id);
         this.#again.unshift(...tasks);
         this.#pump();
+        this.#maybeFinishDraining();
       },
       onCapacity: () => this.#pump(),
       onFatal: (failure) => this.#onFatal(failure),
@@ -145,9 +148,26 @@ export class Scheduler {
     for (const batch of batches) this.#accounting.restore(batch);
   }
 
-  /** Stop the job from outside (Ctrl-C): running attempts are killed. */
-  cancel(reason: string): void {
-    this.#abort('cancelled', reason);
+  /**
+   * Stop the job from outside (Ctrl-C, SIGTERM): no new mini-batch starts; those running may
+   * finish and commit within `graceMs`, then whatever still runs is killed. What was committed
+   * is kept for `job resume`.
+   */
+  cancel(reason: string, graceMs = 0): void {
+    if (this.#state !== 'running') return;
+    this.#state = 'draining';
+    this.#cancelReason = reason;
+    this.#clearTimers();
+    this.#events.onLog?.('WARNING', `stopping: ${reason}; ${this.#inFlight.size} running mini-batch(es) may finish within ${Math.round(graceMs / 1000)}s`);
+    this.#graceTimer = setTimeout(() => this.#abort('cancelled', reason), graceMs);
+    this.#maybeFinishDraining();
+  }
+
+  #maybeFinishDraining(): void {
+    if (this.#state !== 'draining' || this.#inFlight.size > 0) return;
+    this.#state = 'finishing';
+    clearTimeout(this.#graceTimer);
+    void this.#backend.close().finally(() => this.#settle('failed', 'cancelled', this.#cancelReason));
   }
 
   snapshot(): ProgressSnapshot {
@@ -223,7 +243,7 @@ export class Scheduler {
   }
 
   #onOutcome(outcome: AttemptOutcome): void {
-    if (this.#state !== 'running') return;
+    if (this.#state !== 'running' && this.#state !== 'draining') return;
     const { batch, attempt } = outcome.task;
     // A stale or duplicate delivery (an attempt we no longer wait for) changes nothing.
     if (this.#inFlight.get(batch.id) !== attempt || this.#store.isCommitted(batch.id)) return;
@@ -251,6 +271,11 @@ export class Scheduler {
       };
     }
     if (failure && attempt <= this.#settings.maxRetries && !('final' in failure)) {
+      if (this.#state === 'draining') {
+        // Stopping: no new try starts; the mini-batch stays uncommitted, for job resume.
+        this.#maybeFinishDraining();
+        return;
+      }
       this.#retries++;
       this.#store.recordAttempt({ id: batch.id, attempt, worker, failureKind: failure.kind, error: failure.message });
       this.#events.onLog?.('INFO', `mini-batch ${batch.id} try ${attempt} failed (${failure.kind}): ${failure.message}; retrying`);
@@ -282,7 +307,8 @@ export class Scheduler {
       this.#abort('threshold', breach.message);
       return;
     }
-    this.#pump();
+    if (this.#state === 'draining') this.#maybeFinishDraining();
+    else this.#pump();
   }
 
   /** Progress listeners get a snapshot at most every 100 ms: building one is not free. */
@@ -313,15 +339,19 @@ export class Scheduler {
   }
 
   #abort(kind: FailureKind, reason: string): void {
-    if (this.#state !== 'running') return;
+    if (this.#state !== 'running' && this.#state !== 'draining') return;
     this.#state = 'aborting';
     this.#clearTimers();
+    clearTimeout(this.#graceTimer);
     this.#events.onLog?.('WARNING', `aborting the job: ${reason}`);
     void this.#backend.abort().finally(() => this.#settle('failed', kind, reason));
   }
 
   #settle(status: 'succeeded' | 'failed', failureKind?: FailureKind, reason?: string): void {
     this.#state = 'done';
+    // Nothing of the scheduler may outlive it (a live timer keeps the CLI from exiting).
+    this.#clearTimers();
+    clearTimeout(this.#graceTimer);
     const accounting = this.#accounting;
     this.#resolve?.({
       status,
@@ -342,6 +372,7 @@ export class Scheduler {
 
   #armProgressTimer(): void {
     clearTimeout(this.#progressTimer);
+    if (this.#state !== 'running') return;
     this.#progressTimer = setTimeout(() => {
       this.#abort('stuck', `progress_update_timeout exceeded: no mini-batch finished for ${this.#settings.progressUpdateTimeoutMs / 1000}s; the job looks stuck`);
     }, this.#settings.progressUpdateTimeoutMs);

@@ -29,7 +29,7 @@ export async function runCommand(jobFile: string, options: RunCommandOptions): P
     interrupts++;
     stoppedBy ??= signal;
     if (interrupts > 1) process.exit(signal === 'SIGINT' ? EXIT.sigint : 143);
-    display.message(`minibatch: ${signal}: stopping the job (again to quit at once)`);
+    display.message(`minibatch: ${signal}: stopping: no new mini-batch starts, running ones may finish (again to quit at once)`);
     cancel.abort();
   };
   process.on('SIGINT', onSignal);
