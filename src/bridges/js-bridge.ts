@@ -83,7 +83,8 @@ export function returnedElements(value: unknown): unknown[] | string {
   else if (typeof value === 'object' && typeof (value as Iterable<unknown>)[Symbol.iterator] === 'function' && typeof value !== 'string') {
     elements = Array.from(value as Iterable<unknown>);
   } else {
-    return `run() returned ${typeof value === 'string' ? 'a string' : `a ${typeof value}`}; expected an array with one element per successful item`;
+    const what = typeof value === 'string' ? 'a string' : typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+    return `run() returned ${what}; expected an array with one element per successful item`;
   }
   return elements;
 }

@@ -112,10 +112,8 @@ export async function runParallelJob(options: RunJobOptions): Promise<RunJobResu
     log.write('INFO', `notice: ${notice}`);
     emit({ type: 'notice', message: notice });
   }
-  for (const warning of job.warnings) {
-    log.write('WARNING', warning);
-    emit({ type: 'warning', message: warning });
-  }
+  // The engine log echoes WARNING lines to the CLI: writing it there is enough.
+  for (const warning of job.warnings) log.write('WARNING', warning);
   if (gpus.length > 0) log.write('INFO', `GPUs found: ${gpus.length}; CUDA_VISIBLE_DEVICES is set per process`);
   for (const input of Object.values(job.inputs)) {
     if (input.kind === 'asset' && input.path !== input.sourcePath) {

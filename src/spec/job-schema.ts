@@ -118,7 +118,7 @@ const retrySettingsSchema = z.strictObject({
   timeout: seconds().optional().describe('Seconds for one run() call. @default 60'),
 });
 
-const miniBatchSizeSchema = z.union([z.string(), z.number()]).superRefine((value, ctx) => {
+const miniBatchSizeSchema = z.union([z.string(), z.number()], { error: 'expected a file count like "10" or a size like "10kb", "1MB" (digits, then optionally kb, mb or gb)' }).superRefine((value, ctx) => {
   const parsed = parseMiniBatchSize(value);
   if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed, input: value });
 });

@@ -1,5 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
-import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
+import { dirname, extname, isAbsolute, join, relative, resolve } from 'node:path';
 import { InvalidInputError } from '../errors.js';
 import { bindExpressions, parseReference, soleExpression, type BindingScope } from './bindings.js';
 import { JOB_DEFAULTS } from './defaults.js';
@@ -192,6 +192,7 @@ export function resolveParallelJob(source: YamlSource, jobFile: string, options:
     }
     const type = input.type ?? 'uri_folder';
     const mode = input.mode ?? (type === 'mltable' ? 'direct' : 'ro_mount');
+    if (input.path.trim() === '') problem(['inputs', name, 'path'], 'expected a path, got an empty string');
     const sourcePath = fromJobDir(input.path);
     const path = mode === 'download' || mode === 'eval_download' ? join(options.runDir, 'inputs', name) : sourcePath;
     inputs[name] = { kind: 'asset', name, type, mode, path, sourcePath, readHint: readHintOf(input) };
@@ -304,6 +305,7 @@ export function resolveParallelJob(source: YamlSource, jobFile: string, options:
     if ('error' in bound) problem(['task', 'append_row_to'], bound.error);
     else {
       const expression = soleExpression(job.task.append_row_to);
+      if (expression?.startsWith('inputs.')) problem(['task', 'append_row_to'], `expected \${{outputs.<name>}} or a path, got an input binding (\${{${expression}}}): inputs are read, not written`);
       const output = expression?.startsWith('outputs.') ? outputs[expression.slice('outputs.'.length)] : undefined;
       const target = output ? output.path : fromJobDir(bound.value);
       const isFolder = output ? output.type !== 'uri_file' : /[\\/]$/.test(bound.value) || statIfExists(target)?.isDirectory() === true;
@@ -311,6 +313,10 @@ export function resolveParallelJob(source: YamlSource, jobFile: string, options:
       const format = job.append_row_format ?? formatFromExtension(path);
       const header = job.append_row_dataframe_header ?? fromArgs.append_row_dataframe_header ?? JOB_DEFAULTS.appendRowDataframeHeader;
       appendRow = { path, format, header };
+      // Writing into the folder being split would make the output one of the inputs.
+      if (inputData && inputData.type !== 'uri_file' && isInside(path, inputData.sourcePath)) {
+        problem(['task', 'append_row_to'], `the output ${path} is inside the input folder ${inputData.sourcePath}; expected a path outside it`);
+      }
     }
   }
 
@@ -379,6 +385,11 @@ export function resolveParallelJob(source: YamlSource, jobFile: string, options:
 function tightenExpressions<T>(value: T): T {
   if (typeof value !== 'string') return value;
   return value.replace(/\$\{\{\s*([^}]*?)\s*\}\}/g, (_, expression: string) => `\${{${expression}}}`) as T;
+}
+
+function isInside(path: string, folder: string): boolean {
+  const relativePath = relative(folder, path);
+  return relativePath !== '' && !relativePath.startsWith('..') && !isAbsolute(relativePath);
 }
 
 function memoryBytes(value: string | number | undefined): number | undefined {

@@ -35,15 +35,23 @@ export function formatIssues(
       }
       continue;
     }
+    const input = (issue as { input?: unknown }).input;
     if (issue.code === 'invalid_union') {
       const branch = pickUnionBranch(issue.errors);
       if (branch) {
         lines.push(...formatIssues(branch, source, knownFields, path));
         continue;
       }
+      if (issue.message === 'Invalid input') {
+        // No branch fits: say what any of them would have taken.
+        const expected = [...new Set(issue.errors.flatMap((branchIssues) => branchIssues.filter((one) => one.code === 'invalid_type' && one.path.length === 0).map((one) => friendlyType((one as { expected: string }).expected))))];
+        lines.push(`${source.locate(path)}: ${dottedPath(path)}: expected ${expected.join(' or ') || 'another value'}, got ${describeValue(input)}`);
+        continue;
+      }
     }
-    const input = (issue as { input?: unknown }).input;
     let message = issue.message;
+    // zod's own wording ("Invalid input: expected record, received array") said in ours.
+    if (issue.code === 'invalid_type' && message.startsWith('Invalid input')) message = `expected ${friendlyType(issue.expected)}`;
     if (input === undefined && issue.code === 'invalid_type') {
       message = `required field is missing (${message})`;
     } else if (message.startsWith('expected') && input !== undefined && !message.includes(', got ')) {
@@ -52,6 +60,11 @@ export function formatIssues(
     lines.push(`${source.locate(path)}: ${dottedPath(path)}: ${message}`);
   }
   return lines;
+}
+
+function friendlyType(expected: string): string {
+  const names: Record<string, string> = { object: 'a mapping', record: 'a mapping', array: 'a list', string: 'a string', number: 'a number', int: 'an integer', boolean: 'true or false' };
+  return names[expected] ?? expected;
 }
 
 /** The union branch the user evidently meant: the one whose failure is not "wrong type at the root". */

@@ -38,14 +38,20 @@ export class YamlSource {
     if (first) {
       const at = first.linePos?.[0] ?? lines.linePos(first.pos[0]);
       const where = `${displayName}:${at.line}:${at.col}`;
-      const reason = first.message.split('\n')[0] ?? first.message;
+      const raw = first.message.split('\n')[0] ?? first.message;
+      const reason = /multiple documents/i.test(raw) ? 'expected one YAML document, found several (separated by ---)' : raw;
       throw new InvalidInputError('E_YAML_SYNTAX', `${where}: malformed YAML: ${reason}`);
     }
     return new YamlSource(displayName, document, lines);
   }
 
   toJS(): unknown {
-    return this.document.toJS();
+    try {
+      return this.document.toJS();
+    } catch (error) {
+      // An alias to an anchor that does not exist is only found here.
+      throw new InvalidInputError('E_YAML_SYNTAX', `${this.file}: malformed YAML: ${(error as Error).message}`);
+    }
   }
 
   /** Remembers that `path` was set by `--set`, so errors under it point there, not at the file. */

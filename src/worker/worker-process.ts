@@ -74,7 +74,16 @@ function startPython(interpreter: string, options: WorkerProcessOptions): Worker
       const line = pending.slice(0, newline);
       pending = pending.slice(newline + 1);
       if (line.length > 0) {
-        const message = JSON.parse(line) as WorkerMessage;
+        let message: WorkerMessage;
+        try {
+          message = JSON.parse(line) as WorkerMessage;
+        } catch {
+          // Not the bridge talking (a script wrote to fd 4): the process cannot be trusted.
+          message = { t: 'fatal', error: { name: 'ProtocolError', message: `the Python worker wrote something that is not a message on its channel: ${line.slice(0, 80)}` } };
+          for (const listener of listeners) listener(message);
+          child.kill('SIGKILL');
+          return;
+        }
         for (const listener of listeners) listener(message);
       }
       newline = pending.indexOf('\n');

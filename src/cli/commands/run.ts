@@ -96,7 +96,8 @@ export async function runCommand(jobFile: string, options: RunCommandOptions): P
       const first = outcome.firstError;
       const where = first.batchId !== undefined ? ` (mini-batch ${first.batchId}, try ${first.attempt}, ${first.worker})` : '';
       lines.push(`First error${where}: ${first.message}`);
-      const trace = first.error?.stack?.split('\n').slice(0, 6).join('\n');
+      // The engine's own frames say nothing about a script that cannot load: only script tracebacks are shown.
+      const trace = first.kind === 'invalid-script' ? undefined : first.error?.stack?.split('\n').slice(0, 6).join('\n');
       if (trace) lines.push(trace.replace(/^/gm, '    '));
     } else if (outcome.firstError) {
       lines.push(`First failure (mini-batch ${outcome.firstError.batchId}): ${outcome.firstError.message}`);
