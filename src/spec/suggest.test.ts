@@ -22,8 +22,9 @@ describe('editDistance', () => {
   it('computes the classic examples', () => {
     assert.equal(editDistance('kitten', 'sitting'), 3);
     assert.equal(editDistance('flaw', 'lawn'), 2);
-    // a transposition is two edits in Levenshtein distance
-    assert.equal(editDistance('ab', 'ba'), 2);
+    // a transposition of neighbours is one edit (optimal string alignment), as typos go
+    assert.equal(editDistance('ab', 'ba'), 1);
+    assert.equal(editDistance('paht', 'path'), 1);
   });
 
   it('is symmetric', () => {
@@ -88,8 +89,9 @@ describe('closestName', () => {
   });
 
   it('allows at most a third of the name in edits (at least 1, at most 3)', () => {
-    // 'tsak' -> 'task' is 2 edits; a 4-letter name allows only 1
-    assert.equal(closestName('tsak', ['task']), undefined);
+    // 'trek' -> 'task' is 2 edits; a 4-letter name allows only 1
+    assert.equal(closestName('trek', ['task']), undefined);
+    assert.equal(closestName('tsak', ['task']), 'task');
     assert.equal(closestName('tusk', ['task']), 'task');
     // 9 letters allow 3 edits, 4 are too many
     assert.equal(closestName('abcdefxyz', ['abcdefghi']), 'abcdefghi');

@@ -74,7 +74,7 @@ describe('bad-input corpus: the right exit code, a clear message, nothing half-w
       if (testCase.expectStderr) assert.match(result.stderr, testCase.expectStderr, shown);
       if (testCase.expectStdout) assert.match(result.stdout, testCase.expectStdout, shown);
       assert.doesNotMatch(result.stderr, /internal error/, 'a bad input is never reported as a bug');
-      if (testCase.expectExit === 2 && !testCase.engineTrace) assert.doesNotMatch(result.stderr, /^\s+at /m, `no stack trace for invalid input\n${shown}`);
+      if (testCase.expectExit === 2) assert.doesNotMatch(result.stderr, /^\s+at /m, `no stack trace for invalid input\n${shown}`);
 
       // Nothing half-written: no partial file anywhere in the case folder (outputs may be
       // misplaced by a bad job), and under out/ the output only when the job succeeded.
