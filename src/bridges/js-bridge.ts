@@ -63,16 +63,6 @@ function pickExports(loaded: Record<string, unknown>): Record<string, unknown> {
   return loaded;
 }
 
-/**
- * Checks what run() returned and turns it into JSON lines, one per element. Its length is
- * the number of succeeded items. A string error message when it is not a sequence.
- */
-export function serializeReturnedRows(value: unknown): { count: number; rows: string } | string {
-  const elements = returnedElements(value);
-  if (typeof elements === 'string') return elements;
-  return serializeElements(elements);
-}
-
 /** What run() returned, as elements; a string error message when it is not a sequence. */
 export function returnedElements(value: unknown): unknown[] | string {
   if (value === undefined || value === null) {

@@ -8,14 +8,15 @@ import { closestName } from '../spec/suggest.js';
 import { YamlSource, type FieldPath } from '../spec/yaml-source.js';
 import { listFiles } from './file-list.js';
 import { globFiles } from './glob-files.js';
-import type {
-  DelimitedOptions,
-  FileListSource,
-  HeaderMode,
-  ResolvedDataSource,
-  TableTransformations,
-  TabularFormat,
-  TabularSource,
+import {
+  HEADER_MODES,
+  type DelimitedOptions,
+  type FileListSource,
+  type HeaderMode,
+  type ResolvedDataSource,
+  type TableTransformations,
+  type TabularFormat,
+  type TabularSource,
 } from './tabular-source.js';
 
 /*
@@ -86,7 +87,6 @@ const JSON_LINES_UNSUPPORTED_ENCODINGS = {
   ),
 };
 
-export const HEADER_MODES = ['all_files_same_headers', 'no_header', 'from_first_file'] as const satisfies readonly HeaderMode[];
 
 const delimiterSchema = z
   .string({ error: 'expected a delimiter string like "," or "\\t"' })
@@ -475,7 +475,7 @@ function readStep(
         includePathColumn: options.include_path_column ?? false,
         delimited: {
           delimiter: unescapeDelimiter(options.delimiter ?? ','),
-          encoding: nodeEncoding(options.encoding ?? 'utf8'),
+          encoding: nodeEncoding(options.encoding ?? 'utf8') ?? 'utf8',
           header: (options.header?.toLowerCase() as HeaderMode | undefined) ?? 'all_files_same_headers',
           emptyAsString: options.empty_as_string ?? false,
         },
@@ -494,8 +494,9 @@ function readStep(
   }
 }
 
-function nodeEncoding(name: string): BufferEncoding {
-  return ENCODINGS[name.toLowerCase()] ?? 'utf8';
+/** The reference's encoding names, as Node's; undefined for a name it does not know. */
+export function nodeEncoding(name: string): BufferEncoding | undefined {
+  return ENCODINGS[name.toLowerCase()];
 }
 
 /** `delimiter: '\t'` in single quotes is a backslash and a t in YAML; nobody means that. */

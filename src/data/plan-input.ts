@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import { InvalidInputError } from '../errors.js';
 import type { ResolvedParallelJob } from '../spec/resolve-job.js';
 import { listFiles } from './file-list.js';
-import { inferTabularFormat, readMLTable, tabularSourceFromHint } from './mltable.js';
+import { inferTabularFormat, nodeEncoding, readMLTable, tabularSourceFromHint } from './mltable.js';
 import type { DelimitedOptions, ResolvedDataSource } from './tabular-source.js';
 
 /** How the split input will be read and cut, decided once before the run starts. */
@@ -77,13 +77,6 @@ function delimitedFromHint(hint: NonNullable<ResolvedParallelJob['inputData']['r
     options.encoding = encoding;
   }
   return options;
-}
-
-/** The reference's encoding names, as Node's. */
-export function nodeEncoding(name: string): BufferEncoding | undefined {
-  const key = name.toLowerCase().replace(/[-_]/g, '');
-  const names: Record<string, BufferEncoding> = { utf8: 'utf8', ascii: 'ascii', latin1: 'latin1', iso88591: 'latin1', windows1252: 'latin1', utf16: 'utf16le', utf16le: 'utf16le' };
-  return names[key];
 }
 
 /** The table format of a file, or of every file of a folder when they agree. */

@@ -6,8 +6,9 @@
 
 export type TabularFormat = 'delimited' | 'json_lines' | 'parquet';
 
-/** `read_delimited.header` in the reference's words. */
-export type HeaderMode = 'all_files_same_headers' | 'no_header' | 'from_first_file';
+/** `read_delimited.header` in the reference's words (the MLTable and the job's read hint share them). */
+export const HEADER_MODES = ['all_files_same_headers', 'no_header', 'from_first_file'] as const;
+export type HeaderMode = (typeof HEADER_MODES)[number];
 
 export interface DelimitedOptions {
   delimiter: string;

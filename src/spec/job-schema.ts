@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { HEADER_MODES } from '../data/tabular-source.js';
 import { parseMiniBatchSize } from './mini-batch-size.js';
 
 /*
@@ -37,7 +38,6 @@ export const OUTPUT_MODES = ['rw_mount', 'upload', 'direct'] as const;
 export const LOGGING_LEVELS = ['DEBUG', 'INFO', 'WARNING'] as const;
 export const APPEND_ROW_FORMATS = ['text', 'csv', 'jsonl', 'parquet'] as const;
 
-const HEADER_MODES = ['all_files_same_headers', 'no_header', 'from_first_file'] as const;
 const flag = () => z.boolean({ error: 'expected true or false' });
 
 /** How to read a bare CSV/TSV file as a table (the MLTable read_delimited options). */
