@@ -7,6 +7,8 @@ export type ErrorCode =
   | 'E_YAML_SYNTAX'
   | 'E_JOB_INVALID'
   | 'E_INPUT_NOT_FOUND'
+  | 'E_CONFIG_INVALID'
+  | 'E_COMPUTE_UNREACHABLE'
   | 'E_ENTRY_SCRIPT'
   | 'E_JOB_FAILED'
   | 'E_STORE_CORRUPT'

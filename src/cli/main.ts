@@ -71,6 +71,18 @@ function buildProgram(): Command {
     });
 
   program
+    .command('agent')
+    .description('serve a Redis compute: run the mini-batches of its jobs on this machine until stopped')
+    .requiredOption('--compute <name>', 'a type: redis compute of minibatch.config.yml')
+    .option('--processes <n>', 'worker processes when a job does not set max_concurrency_per_instance (default: this machine\'s cores)')
+    .option('--node-name <name>', 'this agent\'s name, unique within the compute (default: the host name)')
+    .addOption(pythonOption())
+    .action(async (options) => {
+      const { agentCommand } = await import('./commands/agent.js');
+      process.exitCode = await agentCommand(options);
+    });
+
+  program
     .command('validate')
     .description('check a job file without running it')
     .argument('<job.yml>', 'the job file')

@@ -11,6 +11,8 @@ export interface JobResultReport {
   output: { path: string; rows: number } | undefined;
   /** What was split and how (plan-input's summary). */
   inputSummary: string;
+  /** On a Redis compute: which agent served which node. */
+  nodes?: ReadonlyMap<number, string> | undefined;
 }
 
 /**
@@ -45,7 +47,11 @@ export function formatJobResult(report: JobResultReport): string {
     `Thresholds: error_threshold ${threshold(job.errorThreshold)}, mini_batch_error_threshold ${threshold(job.miniBatchErrorThreshold)}, allowed_failed_percent ${job.allowedFailedPercent}${job.allowedFailedPercent >= 100 ? ' (ignore)' : ''}`,
     `Input: ${report.inputSummary}`,
     `Settings: ${job.instanceCount} node(s) x ${job.processesPerInstance} process(es), max_retries ${job.maxRetries}, timeout ${job.timeoutMs / 1000}s`,
+    `Compute: ${job.compute.name}${job.compute.kind === 'redis' ? ' (Redis, agents)' : ''}`,
   );
+  if (report.nodes && report.nodes.size > 0) {
+    lines.push(`Nodes: ${[...report.nodes].sort(([a], [b]) => a - b).map(([node, agent]) => `node-${node} = ${agent}`).join(', ')}`);
+  }
   return `${lines.join('\n')}\n`;
 }
 

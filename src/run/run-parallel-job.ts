@@ -3,6 +3,7 @@ import { basename, extname, join } from 'node:path';
 import { InvalidInputError } from '../errors.js';
 import { describeChanges, fingerprintRun } from './fingerprint.js';
 import { findPython, type PythonInterpreter } from '../bridges/python-interpreter.js';
+import { loadComputeConfig } from '../spec/compute-config.js';
 import { checkCondaFile } from './conda-check.js';
 import { partitionInput } from '../data/partition.js';
 import { planInput, type InputPlan } from '../data/plan-input.js';
@@ -15,6 +16,9 @@ import { ResourceMonitor } from '../logs/resource-monitor.js';
 import { RunDirectory, minibatchHome } from '../logs/run-directory.js';
 import { AppendRowWriter } from '../outputs/append-row-writer.js';
 import { LocalBackend } from '../scheduling/local-backend.js';
+import type { QueueBackend } from '../scheduling/queue-backend.js';
+import { RedisBackend } from '../distributed/redis-backend.js';
+import { checkRedisReachable } from '../distributed/redis-connection.js';
 import { Scheduler, type ProgressSnapshot, type SchedulerResult } from '../scheduling/scheduler.js';
 import { applyOverrides } from '../spec/overrides.js';
 import { resolveParallelJob, validateParallelJob, type LoggingLevel, type ResolvedParallelJob } from '../spec/resolve-job.js';
@@ -59,13 +63,15 @@ export interface RunJobResult {
   result: SchedulerResult;
   output: { path: string; rows: number } | undefined;
   jobResultPath: string;
+  /** `local`, or the named compute the run used. */
+  compute: string;
 }
 
 /** Loads, validates and resolves a job file (with overrides) and looks at its input, without running it. */
 export async function loadParallelJob(jobFile: string, sets: readonly string[], runDir: string, computeOverride?: string): Promise<{ job: ResolvedParallelJob; plan: InputPlan }> {
   const source = YamlSource.read(jobFile);
   applyOverrides(source, sets);
-  const job = resolveParallelJob(source, jobFile, { runDir, computeOverride });
+  const job = resolveParallelJob(source, jobFile, { runDir, computeOverride, computes: () => loadComputeConfig() });
   return { job, plan: await planInput(job) };
 }
 
@@ -88,12 +94,15 @@ export async function runParallelJob(options: RunJobOptions): Promise<RunJobResu
   const job = resolveParallelJob(source, jobFile, {
     runDir: directory.root,
     computeOverride: options.computeOverride,
+    computes: () => loadComputeConfig(),
     processesPerInstance: gpus.length > 0 ? 1 : undefined,
   });
   // The input is looked at (MLTable, formats, headers) and the interpreter found before anything is written, too.
   const plan = await planInput(job);
   const runtime = await chooseRuntime(job, options.python);
-  const fingerprint = await fingerprintRun(jobFile, sets, job.code);
+  // A Redis compute must answer before anything is written.
+  const redisVersion = job.compute.kind === 'redis' ? await checkRedisReachable(job.compute) : undefined;
+  const fingerprint = await fingerprintRun(jobFile, sets, job.code, job.inputs);
   if (resuming) {
     const changes = describeChanges(resuming.fingerprint, fingerprint, jobFile, job.code);
     if (changes.length > 0 && !options.resume?.allowChanges) {
@@ -133,7 +142,8 @@ export async function runParallelJob(options: RunJobOptions): Promise<RunJobResu
     store = RunStore.create(directory.state, { runId: directory.runId, jobFile: job.jobFile, fingerprint });
   }
   const report = new ProcessedBatchesReport(directory.processedBatches, resuming !== undefined);
-  const monitor = new ResourceMonitor(directory.resourceUsage(0), directory.root, job.resourceMonitorIntervalMs);
+  // On a Redis compute each agent samples its own node.
+  const monitor = new ResourceMonitor(directory.resourceUsage(0), directory.root, job.compute.kind === 'local' ? job.resourceMonitorIntervalMs : 0);
   if (runtime.kind === 'python') {
     log.write('INFO', `Python entry script: ${runtime.interpreter.path} (Python ${runtime.interpreter.version}, from ${runtime.interpreter.source})`);
     emit({ type: 'notice', message: `Python ${runtime.interpreter.version} at ${runtime.interpreter.path} (from ${runtime.interpreter.source})` });
@@ -142,17 +152,23 @@ export async function runParallelJob(options: RunJobOptions): Promise<RunJobResu
       emit({ type: 'warning', message });
     }
   }
-  const backend = new LocalBackend({
-    job,
-    runtime: runtime.kind === 'python' ? { kind: 'python', interpreter: runtime.interpreter.path } : { kind: 'node' },
-    gpus,
-    tasksPerProcess: options.tasksPerProcess,
-    logs: {
-      stdout: (node, process) => directory.userStdout(node, process),
-      stderr: (node, process) => directory.userStderr(node, process),
-      error: (node, process) => directory.userError(node, process),
-    },
-  });
+  /** Redis compute: which agent served which node (a node may change hands when an agent dies). */
+  const nodes = new Map<number, string>();
+  const backend: QueueBackend =
+    job.compute.kind === 'redis'
+      ? new RedisBackend({ compute: job.compute, job, runId: directory.runId, runDir: directory.root, onNodeJoined: (node, agent, host) => nodes.set(node, `${agent} (${host})`) })
+      : new LocalBackend({
+          job,
+          runtime: runtime.kind === 'python' ? { kind: 'python', interpreter: runtime.interpreter.path } : { kind: 'node' },
+          gpus,
+          tasksPerProcess: options.tasksPerProcess,
+          logs: {
+            stdout: (node, process) => directory.userStdout(node, process),
+            stderr: (node, process) => directory.userStderr(node, process),
+            error: (node, process) => directory.userError(node, process),
+          },
+        });
+  if (redisVersion) log.write('INFO', `compute "${job.compute.name}": Redis ${redisVersion}; agents run the worker processes and write their logs under ${directory.logs}`);
   const output = job.appendRow ? new AppendRowWriter(store, job.appendRow) : undefined;
   const scheduler = new Scheduler(job, backend, store, {
     onCommitted: (batch) => {
@@ -202,14 +218,14 @@ export async function runParallelJob(options: RunJobOptions): Promise<RunJobResu
   const cancelled = result.failureKind === 'cancelled';
   const status = result.status === 'succeeded' ? 'succeeded' : cancelled ? 'cancelled' : 'failed';
   const statusWord = status === 'succeeded' ? 'Succeeded' : cancelled ? 'Cancelled' : 'Failed';
-  writeFileSync(directory.jobResult, formatJobResult({ runId: directory.runId, status: statusWord, startedAt, result, job, output: written, inputSummary: plan.summary }));
+  writeFileSync(directory.jobResult, formatJobResult({ runId: directory.runId, status: statusWord, startedAt, result, job, output: written, inputSummary: plan.summary, nodes }));
   store.recordEnd(status, result.reason);
   store.writeSummary({ runId: directory.runId, name: job.name, displayName: job.displayName, description: job.description, tags: job.tags, jobFile: job.jobFile, status, startedAt: startedAt.toISOString(), endedAt: new Date().toISOString(), result, output: written });
   await store.close();
   await report.close();
   log.write(status === 'succeeded' ? 'INFO' : 'WARNING', `run ${directory.runId} ${status}${result.reason ? `: ${result.reason}` : ''}`);
   const exitCode = status === 'succeeded' ? 0 : cancelled ? 130 : result.failureKind === 'invalid-script' || result.invalidInput ? 2 : 1;
-  return { runId: directory.runId, runDir: directory.root, status, exitCode, result, output: written, jobResultPath: directory.jobResult };
+  return { runId: directory.runId, runDir: directory.root, status, exitCode, result, output: written, jobResultPath: directory.jobResult, compute: job.compute.name };
 }
 
 type ChosenRuntime = { kind: 'node' } | { kind: 'python'; interpreter: PythonInterpreter };

@@ -15,7 +15,7 @@ export function toRunnableYaml(job: ResolvedParallelJob): string {
   for (const output of Object.values(job.outputs)) outputs[output.name] = { type: output.type, path: output.path, mode: output.mode };
   const runnable: Record<string, unknown> = {
     ...options,
-    compute: 'local',
+    compute: job.compute.name,
     inputs,
     outputs,
     ...(job.partitionKeys ? { partition_keys: [...job.partitionKeys] } : { mini_batch_size: job.miniBatchSize.written ?? String(job.miniBatchSize.files ?? job.miniBatchSize.bytes) }),

@@ -19,6 +19,29 @@ export interface LocalBackendOptions {
   runtime: WorkerRuntime;
 }
 
+/** What every worker process of a job is told before init(), whichever backend starts it. */
+export function baseWorkerSetup(job: ResolvedParallelJob, worldSize: number): Omit<WorkerSetup, 'nodeRank' | 'processRank' | 'globalRank'> {
+  return {
+    entryScript: job.entryScript,
+    code: job.code,
+    worldSize,
+    programArguments: [...job.programArguments],
+    inputs: Object.fromEntries(Object.values(job.inputs).map((input) => [input.name, input.kind === 'literal' ? input.value : input.path])),
+    outputs: Object.fromEntries(Object.values(job.outputs).map((output) => [output.name, output.path])),
+    loggingLevel: job.loggingLevel,
+    timeoutMs: job.timeoutMs,
+    overheadTimeoutMs: job.overheadTimeoutMs,
+    appendRowHeader: job.appendRow?.header ?? false,
+    outputFormat: job.appendRow?.format,
+  };
+}
+
+/** One GPU per process; local ranks beyond the GPU count get none (DESIGN.md §6). Undefined on a CPU machine. */
+export function gpuEnvironment(gpus: readonly number[]): ((processRank: number) => Record<string, string>) | undefined {
+  if (gpus.length === 0) return undefined;
+  return (rank) => ({ CUDA_VISIBLE_DEVICES: rank < gpus.length ? String(gpus[rank]) : '' });
+}
+
 /**
  * The embedded backend: `instance_count` node groups of worker processes on this machine,
  * each a WorkerPool. No queue of its own: the scheduler dispatches only when a process is free.
@@ -35,20 +58,7 @@ export class LocalBackend implements QueueBackend {
 
   async start(handlers: BackendHandlers): Promise<void> {
     const { job } = this.#options;
-    const worldSize = job.instanceCount * job.processesPerInstance;
-    const setup: Omit<WorkerSetup, 'nodeRank' | 'processRank' | 'globalRank'> = {
-      entryScript: job.entryScript,
-      code: job.code,
-      worldSize,
-      programArguments: [...job.programArguments],
-      inputs: Object.fromEntries(Object.values(job.inputs).map((input) => [input.name, input.kind === 'literal' ? input.value : input.path])),
-      outputs: Object.fromEntries(Object.values(job.outputs).map((output) => [output.name, output.path])),
-      loggingLevel: job.loggingLevel,
-      timeoutMs: job.timeoutMs,
-      overheadTimeoutMs: job.overheadTimeoutMs,
-      appendRowHeader: job.appendRow?.header ?? false,
-      outputFormat: job.appendRow?.format,
-    };
+    const setup = baseWorkerSetup(job, job.instanceCount * job.processesPerInstance);
     const gpus = this.#options.gpus ?? [];
     for (let node = 0; node < job.instanceCount; node++) {
       const pool = new WorkerPool(
@@ -66,8 +76,7 @@ export class LocalBackend implements QueueBackend {
           logs: this.#options.logs,
           runtime: this.#options.runtime,
           maxWorkerMemoryBytes: job.maxWorkerMemoryBytes,
-          // One GPU per process, local ranks beyond the GPU count get none (DESIGN.md §6).
-          perProcessEnv: gpus.length > 0 ? (rank) => (rank < gpus.length ? { CUDA_VISIBLE_DEVICES: String(gpus[rank]) } : { CUDA_VISIBLE_DEVICES: '' }) : undefined,
+          perProcessEnv: gpuEnvironment(gpus),
         },
         {
           onOutcome: handlers.onOutcome,

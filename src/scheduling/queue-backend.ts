@@ -13,6 +13,8 @@ export interface QueueBackend {
   /** How many tasks can be dispatched right now without queueing them behind busy workers. */
   capacity(): number;
   dispatch(task: AttemptTask): void;
+  /** Why nothing can be dispatched yet (agents missing), for the first_task_creation_timeout message. */
+  describeWaiting?(): string | undefined;
   /** Stop now: running attempts are killed and get no outcome. */
   abort(): Promise<void>;
   /** Graceful end: scripts' shutdown() runs, then workers exit. */

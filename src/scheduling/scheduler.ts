@@ -112,7 +112,8 @@ export class Scheduler {
     this.#source = source[Symbol.asyncIterator]();
     const done = new Promise<SchedulerResult>((resolve) => (this.#resolve = resolve));
     this.#firstTaskTimer = setTimeout(() => {
-      this.#abort('first-task-timeout', `first_task_creation_timeout exceeded: no mini-batch was scheduled within ${this.#settings.firstTaskCreationTimeoutMs / 1000}s of the start`);
+      const waiting = this.#backend.describeWaiting?.();
+      this.#abort('first-task-timeout', `first_task_creation_timeout exceeded: no mini-batch was scheduled within ${this.#settings.firstTaskCreationTimeoutMs / 1000}s of the start${waiting ? `: ${waiting}` : ''}`);
     }, this.#settings.firstTaskCreationTimeoutMs);
     await this.#backend.start({
       onOutcome: (outcome) => this.#onOutcome(outcome),

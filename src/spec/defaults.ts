@@ -32,3 +32,25 @@ export const JOB_DEFAULTS = {
 export const TIMEOUT_KILL_GRACE_MS = 1_000;
 /** Init failures allowed per node, as a multiple of its processes, before the node stops. */
 export const INIT_FAILURES_PER_PROCESS = 3;
+
+/** Every default of a `type: redis` compute in minibatch.config.yml, in seconds unless named. */
+export const REDIS_COMPUTE_DEFAULTS = {
+  prefix: 'mb',
+  /**
+   * How long an agent's lease on a running mini-batch lasts without renewal. Agents renew it
+   * from their event loop, which user code never blocks (it runs in worker processes), so a
+   * CPU-heavy mini-batch is not taken for stalled; only a dead or cut-off agent lets it lapse.
+   */
+  lockDurationSeconds: 30,
+  /** How often live agents look for lapsed leases and put those mini-batches back in the queue. */
+  stalledIntervalSeconds: 15,
+  /** How often agents and the driver say they are alive. */
+  heartbeatIntervalSeconds: 2,
+  /** Silence after which an agent (or a driver) counts as gone. */
+  heartbeatTimeoutSeconds: 10,
+  /** Tasks an agent holds per worker process (1 running + prefetched), as in local mode. */
+  tasksPerProcess: 2,
+} as const;
+
+/** The config file naming computes; looked for in the current folder, then in the user's home. */
+export const CONFIG_FILE_NAME = 'minibatch.config.yml';

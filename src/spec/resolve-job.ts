@@ -1,4 +1,5 @@
-import { existsSync, statSync } from 'node:fs';
+import { lookupCompute, type ComputeConfig, type ComputeTarget } from './compute-config.js';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { dirname, extname, isAbsolute, join, relative, resolve } from 'node:path';
 import { InvalidInputError } from '../errors.js';
 import { bindExpressions, parseReference, soleExpression, type BindingScope } from './bindings.js';
@@ -89,7 +90,8 @@ export interface ResolvedParallelJob {
   readonly displayName: string | undefined;
   readonly description: string | undefined;
   readonly tags: Readonly<Record<string, unknown>>;
-  readonly compute: 'local';
+  /** Where the job runs: here, or a named compute of minibatch.config.yml. */
+  readonly compute: ComputeTarget;
   readonly inputs: Readonly<Record<string, ResolvedInput>>;
   readonly outputs: Readonly<Record<string, ResolvedOutput>>;
   readonly inputData: ResolvedAssetInput;
@@ -138,9 +140,13 @@ export interface ResolveOptions {
   runDir: string;
   /** `--compute local` forces local execution whatever the job names. */
   computeOverride?: string | undefined;
+  /** Reads the named computes (minibatch.config.yml), only when the job names one; none by default. */
+  computes?: (() => ComputeConfig) | undefined;
   /** Cores on this machine; defaults to the machine's. Tests pin it. */
   processesPerInstance?: number | undefined;
 }
+
+const NO_COMPUTES: ComputeConfig = { file: undefined, computes: new Map() };
 
 const SCRIPT_EXTENSIONS = new Set(['.py', '.mjs', '.js', '.cjs', '.ts', '.mts', '.cts']);
 
@@ -216,6 +222,8 @@ export function resolveParallelJob(source: YamlSource, jobFile: string, options:
     const type = output.type ?? 'uri_folder';
     const path = output.path !== undefined ? fromJobDir(output.path) : join(options.runDir, 'outputs', name);
     outputs[name] = { name, type, mode: output.mode ?? 'rw_mount', path };
+    const blocked = output.path !== undefined && output.path.trim() !== '' ? unwritablePath(path, type === 'uri_file' ? 'file' : 'folder') : undefined;
+    if (blocked) problem(['outputs', name, 'path'], blocked);
   }
 
   const scope: BindingScope = {
@@ -235,7 +243,18 @@ export function resolveParallelJob(source: YamlSource, jobFile: string, options:
     else {
       const input = inputs[reference.name];
       if (input?.kind !== 'asset') problem(['input_data'], `input "${reference.name}" is a literal; the split input must be a uri_folder or uri_file`);
-      else inputData = input;
+      else {
+        inputData = input;
+        // optional: true lets an input the script may do without be missing; the split input it cannot.
+        const stat = statIfExists(input.sourcePath);
+        const declared = job.inputs?.[input.name];
+        if (!stat && typeof declared === 'object' && declared.optional) {
+          problem(['inputs', input.name, 'path'], `input path does not exist: ${input.sourcePath}`);
+        } else if (stat?.isDirectory()) {
+          const denied = unreadableFolder(input.sourcePath);
+          if (denied) problem(['inputs', input.name, 'path'], `cannot read the input folder ${input.sourcePath}: ${denied}`);
+        }
+      }
     }
   }
 
@@ -310,6 +329,9 @@ export function resolveParallelJob(source: YamlSource, jobFile: string, options:
       const target = output ? output.path : fromJobDir(bound.value);
       const isFolder = output ? output.type !== 'uri_file' : /[\\/]$/.test(bound.value) || statIfExists(target)?.isDirectory() === true;
       const path = isFolder ? join(target, JOB_DEFAULTS.appendRowFileName) : target;
+      // An output binding was checked with its output; a path written here is checked here.
+      const blocked = output ? undefined : unwritablePath(path, 'file');
+      if (blocked) problem(['task', 'append_row_to'], blocked);
       const format = job.append_row_format ?? formatFromExtension(path);
       const header = job.append_row_dataframe_header ?? fromArgs.append_row_dataframe_header ?? JOB_DEFAULTS.appendRowDataframeHeader;
       appendRow = { path, format, header };
@@ -320,15 +342,27 @@ export function resolveParallelJob(source: YamlSource, jobFile: string, options:
     }
   }
 
-  // Compute: only local execution exists in this version; a named compute runs here, said once.
+  // Compute: local, or a name looked up in minibatch.config.yml (`azureml:` prefix allowed).
   const requested = options.computeOverride ?? job.compute;
-  if (requested !== undefined && requested !== 'local') {
-    notices.push(`compute "${requested}" is not configured on this machine (no minibatch.config.yml entry); running locally`);
+  let compute: ComputeTarget = { kind: 'local', name: 'local' };
+  try {
+    const found = lookupCompute(requested, options.computes ?? (() => NO_COMPUTES));
+    compute = found.target;
+    if (found.notice) notices.push(found.notice);
+  } catch (error) {
+    if (options.computeOverride !== undefined) throw error;
+    problem(['compute'], (error as Error).message);
   }
   if (options.computeOverride === 'local' && job.compute && job.compute !== 'local') {
     notices.push(`--compute local: running locally instead of "${job.compute}"`);
   }
   collectCloudOnlyNotices(job, notices, fromArgs);
+
+  // A process environment is C strings: a NUL byte cannot be passed (spawning would throw).
+  for (const [key, value] of Object.entries(job.environment_variables ?? {})) {
+    if (key.includes('\0') || key.includes('=')) problem(['environment_variables', key], `expected a variable name without "=" or a NUL byte, got ${JSON.stringify(key)}`);
+    else if (String(value).includes('\0')) problem(['environment_variables', key], `expected a value without a NUL byte (\\0): an environment variable cannot hold one, got ${JSON.stringify(String(value))}`);
+  }
 
   if (problems.length > 0 || !inputData) throw invalid(source, problems);
 
@@ -342,7 +376,7 @@ export function resolveParallelJob(source: YamlSource, jobFile: string, options:
     displayName: job.display_name,
     description: job.description,
     tags: job.tags ?? {},
-    compute: 'local',
+    compute,
     inputs,
     outputs,
     inputData,
@@ -421,6 +455,35 @@ function formatFromExtension(path: string): ResolvedAppendRow['format'] {
   if (extension === '.jsonl' || extension === '.json' || extension === '.ndjson') return 'jsonl';
   if (extension === '.parquet' || extension === '.pq') return 'parquet';
   return 'text';
+}
+
+/** Why the folder cannot be listed (EACCES and the like), or undefined when it can. */
+function unreadableFolder(folder: string): string | undefined {
+  try {
+    accessSync(folder, constants.R_OK | constants.X_OK);
+    return undefined;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === 'EACCES' || code === 'EPERM' ? `permission denied (${code}); expected a folder this user can list` : (error as Error).message;
+  }
+}
+
+/**
+ * Why `path` cannot be written as a file or folder: it is the wrong kind, or a parent on the
+ * way to it is a file. Undefined when it can be (missing folders are created).
+ */
+function unwritablePath(path: string, kind: 'file' | 'folder'): string | undefined {
+  const stat = statIfExists(path);
+  if (stat) {
+    if (kind === 'file' && stat.isDirectory()) return `expected a file path for the output, but ${path} is a folder`;
+    if (kind === 'folder' && !stat.isDirectory()) return `expected a folder for the output, but ${path} is a file`;
+    return undefined;
+  }
+  for (let parent = dirname(path); ; parent = dirname(parent)) {
+    const parentStat = statIfExists(parent);
+    if (parentStat) return parentStat.isDirectory() ? undefined : `cannot write ${path}: ${parent} is a file, not a folder`;
+    if (dirname(parent) === parent) return undefined;
+  }
 }
 
 function statIfExists(path: string) {

@@ -2,13 +2,15 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
-import { FIXTURE_PYTHON, FIXTURE_SCRIPTS, makeJob, readLines, runCli } from '../helpers.js';
+import { after, before, describe, it } from 'node:test';
+import { FIXTURE_PYTHON, FIXTURE_SCRIPTS, makeJob, readLines, runCli as runLocal, type CliResult } from '../helpers.js';
+import { NO_REDIS, RedisHarness } from '../support/redis-harness.js';
 
 /*
- * One suite, every entry-script bridge: the JS bridge and the Python bridge must behave the
- * same for the same job (rows, order, partial returns, errors, bad returns, init once per
- * process, arguments, environment).
+ * One suite, every entry-script bridge on every backend: the JS bridge and the Python bridge,
+ * run locally and through a Redis compute with agents, must behave the same for the same job
+ * (rows, order, partial returns, errors, bad returns, init once per process, arguments,
+ * environment).
  */
 function python(): string | undefined {
   for (const candidate of ['/usr/bin/python3', 'python3']) {
@@ -42,12 +44,43 @@ function wordsJob(bridge: Bridge, words: string[], extra: Record<string, unknown
   return job;
 }
 
-for (const bridge of bridges) {
-  describe(`entry-script bridge conformance: ${bridge.name}`, { skip: bridge.skip }, () => {
+interface Backend {
+  name: string;
+  skip: false | string;
+  /** Set up before the suite: the CLI's extra arguments and environment. */
+  setup?: () => Promise<{ args: string[]; env: Record<string, string>; teardown: () => Promise<void> }>;
+}
+const backends: Backend[] = [
+  { name: 'local', skip: false },
+  {
+    name: 'redis',
+    skip: NO_REDIS,
+    setup: async () => {
+      const harness = await RedisHarness.start(PYTHON ? { MINIBATCH_PYTHON: PYTHON } : {});
+      // Two agents; the jobs ask for one node, so either may serve it.
+      await harness.startAgent('conformance-a');
+      await harness.startAgent('conformance-b');
+      return { args: ['--compute', harness.compute], env: harness.env, teardown: () => harness.stop() };
+    },
+  },
+];
+
+for (const backend of backends) for (const bridge of bridges) {
+  describe(`entry-script bridge conformance: ${bridge.name} on ${backend.name}`, { skip: bridge.skip || backend.skip }, () => {
+    let extra: { args: string[]; env: Record<string, string>; teardown: () => Promise<void> } | undefined;
+    before(async () => {
+      extra = await backend.setup?.();
+    });
+    after(async () => {
+      await extra?.teardown();
+    });
+    const runCli = (args: string[], options: { home: string }): Promise<CliResult> => runLocal([...args, ...(extra?.args ?? [])], { ...options, env: extra?.env ?? {} });
+
     it('rows in input order, init once per process with the rank and environment', async () => {
       const job = wordsJob(bridge, ['a', 'b', 'c', 'd', 'e']);
       const result = await runCli(['run', job.jobFile, '--json', ...bridge.args], { home: job.home });
       assert.equal(result.code, 0, result.stderr);
+      assert.equal(JSON.parse(result.stdout).compute, backend.name === 'redis' ? 'test-redis' : 'local', 'ran on the backend under test');
       assert.deepEqual(readLines(job.output), ['t f-0000.txt a', 't f-0001.txt b', 't f-0002.txt c', 't f-0003.txt d', 't f-0004.txt e']);
       const inits = readLines(join(job.dir, 'state', 'init.log'));
       assert.ok(inits.length >= 1 && inits.length <= 2);

@@ -119,6 +119,7 @@ function jsonSummary(result: RunJobResult) {
     runId: result.runId,
     runDir: result.runDir,
     status: result.status,
+    compute: result.compute,
     exitCode: result.exitCode,
     reason: outcome.reason ?? null,
     miniBatches: { total: outcome.totalBatches, succeeded: outcome.succeededBatches, failed: outcome.failedBatches, retries: outcome.retries },
