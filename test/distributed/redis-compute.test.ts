@@ -158,3 +158,31 @@ async function waitFor<T>(probe: () => T | undefined, timeoutMs = 60_000): Promi
   }
   throw new Error('timed out waiting');
 }
+
+describe('redis compute: Redis restarts', { skip: NO_REDIS }, () => {
+  it('Redis restarted empty mid-job: the driver says so, queues its running mini-batches again, and the run completes exactly', async () => {
+    const harness = await RedisHarness.start();
+    try {
+      await Promise.all([harness.startAgent('restart-a'), harness.startAgent('restart-b')]);
+      const job = makeJob({ script: 'fixture_slow.mjs', files: 60, size: 2, programArguments: '--ms 100', extra: { resources: { instance_count: 2 } } });
+      const local = await runCli(['run', job.jobFile], { home: join(job.dir, 'local-home') });
+      assert.equal(local.code, 0);
+      const expected = readFileSync(job.output);
+      rmSync(job.output);
+      const running = runCli(['run', job.jobFile, '--compute', harness.compute], { home: job.home, env: harness.env });
+      await waitFor(() => {
+        const runs = join(job.home, 'runs');
+        const found = existsSync(runs) ? readdirSync(runs)[0] : undefined;
+        const csv = found ? join(runs, found, 'logs', 'sys', 'job_report', 'processed_mini-batches.csv') : undefined;
+        return csv && existsSync(csv) && readLines(csv).length > 4 ? true : undefined;
+      });
+      await harness.restartServer();
+      const result = await running;
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stderr, /Redis no longer knows run .* \(was it restarted without persistence\?\); registering it again and re-queueing \d+ mini-batch\(es\)/);
+      assert.deepEqual(readFileSync(job.output), expected);
+    } finally {
+      await harness.stop();
+    }
+  });
+});

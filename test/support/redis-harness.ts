@@ -49,9 +49,9 @@ export class RedisHarness {
 
   private constructor(readonly extraEnv: Record<string, string>) {}
 
-  async #startServer(): Promise<void> {
+  async #startServer(port?: number): Promise<void> {
     if (!REDIS_SERVER) throw new Error('redis-server is not installed');
-    this.port = await freePort();
+    this.port = port ?? (await freePort());
     this.#server = spawn(REDIS_SERVER, ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir], { stdio: 'ignore' });
     for (let i = 0; i < 100; i++) {
       const ping = spawnSync('redis-cli', ['-p', String(this.port), 'ping'], { encoding: 'utf8' });
@@ -116,6 +116,12 @@ export class RedisHarness {
     const exited = new Promise((resolve) => server.once('exit', resolve));
     server.kill('SIGKILL');
     await exited;
+  }
+
+  /** Kills the server and starts an empty one on the same port: a restart without persistence. */
+  async restartServer(): Promise<void> {
+    await this.stopServer();
+    await this.#startServer(this.port);
   }
 
   async stop(): Promise<void> {
