@@ -31,7 +31,33 @@ function buildProgram(): Command {
       process.exitCode = await runCommand(file, options);
     });
 
-  const job = program.command('job').description('jobs: create (run) a job file');
+  const job = program.command('job').description('jobs: create (run), list, show, cancel, resume');
+  job
+    .command('list')
+    .description('the runs under the minibatch home, newest first')
+    .option('--status <status>', 'only runs with this status (running, succeeded, failed, cancelled, interrupted)')
+    .option('--json', 'machine-readable')
+    .action(async (options) => {
+      const { jobListCommand } = await import('./commands/jobs.js');
+      process.exitCode = await jobListCommand(options);
+    });
+  job
+    .command('show')
+    .description('one run: status, counts, which node ran what, and its job_result.txt')
+    .argument('<run-id>', 'the run id (a folder under $MINIBATCH_HOME/runs) or the run directory')
+    .action(async (runId: string) => {
+      const { jobShowCommand } = await import('./commands/jobs.js');
+      process.exitCode = await jobShowCommand(runId);
+    });
+  job
+    .command('cancel')
+    .description('stop a running job from another terminal, as Ctrl-C would: running mini-batches may commit; it stays resumable')
+    .argument('<run-id>', 'the run id (a folder under $MINIBATCH_HOME/runs) or the run directory')
+    .option('--wait <seconds>', 'how long to wait for it to stop', '60')
+    .action(async (runId: string, options) => {
+      const { jobCancelCommand } = await import('./commands/jobs.js');
+      process.exitCode = await jobCancelCommand(runId, options);
+    });
   job
     .command('create')
     .description('run a job file and wait (the reference CLI\'s verb: az ml job create --file)')

@@ -23,6 +23,7 @@ import { Scheduler, type ProgressSnapshot, type SchedulerResult } from '../sched
 import { applyOverrides } from '../spec/overrides.js';
 import { resolveParallelJob, validateParallelJob, type LoggingLevel, type ResolvedParallelJob } from '../spec/resolve-job.js';
 import { YamlSource } from '../spec/yaml-source.js';
+import { markDriver, unmarkDriver } from '../store/run-catalog.js';
 import { RunStore, type CommittedBatch, type RunFingerprint } from '../store/run-store.js';
 import { detectGpus } from './gpus.js';
 import { toRunnableYaml } from './runnable-job.js';
@@ -141,6 +142,8 @@ export async function runParallelJob(options: RunJobOptions): Promise<RunJobResu
   } else {
     store = RunStore.create(directory.state, { runId: directory.runId, jobFile: job.jobFile, fingerprint });
   }
+  // Says "a driver runs this" to job list / show / cancel in other terminals.
+  markDriver(directory.state);
   const report = new ProcessedBatchesReport(directory.processedBatches, resuming !== undefined);
   // On a Redis compute each agent samples its own node.
   const monitor = new ResourceMonitor(directory.resourceUsage(0), directory.root, job.compute.kind === 'local' ? job.resourceMonitorIntervalMs : 0);
@@ -223,6 +226,7 @@ export async function runParallelJob(options: RunJobOptions): Promise<RunJobResu
   store.writeSummary({ runId: directory.runId, name: job.name, displayName: job.displayName, description: job.description, tags: job.tags, jobFile: job.jobFile, status, startedAt: startedAt.toISOString(), endedAt: new Date().toISOString(), result, output: written });
   await store.close();
   await report.close();
+  unmarkDriver(directory.state);
   log.write(status === 'succeeded' ? 'INFO' : 'WARNING', `run ${directory.runId} ${status}${result.reason ? `: ${result.reason}` : ''}`);
   const exitCode = status === 'succeeded' ? 0 : cancelled ? 130 : result.failureKind === 'invalid-script' || result.invalidInput ? 2 : 1;
   return { runId: directory.runId, runDir: directory.root, status, exitCode, result, output: written, jobResultPath: directory.jobResult, compute: job.compute.name };

@@ -1,6 +1,4 @@
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { InvalidInputError } from '../../errors.js';
+import { findRunDir } from '../../store/run-catalog.js';
 import { minibatchHome } from '../../logs/run-directory.js';
 import { runParallelJob, type RunJobResult } from '../../run/run-parallel-job.js';
 import { formatClock } from '../../logs/format-duration.js';
@@ -133,8 +131,5 @@ function jsonSummary(result: RunJobResult) {
 
 /** A run id under the minibatch home, or a run directory's path. */
 function runDirectoryOf(idOrPath: string): string {
-  if (existsSync(join(idOrPath, 'state', 'journal.log'))) return resolve(idOrPath);
-  const underHome = join(minibatchHome(), 'runs', idOrPath);
-  if (existsSync(underHome)) return underHome;
-  throw new InvalidInputError('E_USAGE', `no run ${idOrPath} under ${join(minibatchHome(), 'runs')} (set MINIBATCH_HOME, or give the run directory)`);
+  return findRunDir(idOrPath, minibatchHome());
 }
