@@ -44,6 +44,8 @@ export interface RunJobOptions {
   signal?: AbortSignal;
   /** `--python`: the interpreter for .py entry scripts. */
   python?: string | undefined;
+  /** A pipeline's parallel step: its document (in the pipeline file, bindings bound) and its directory. */
+  step?: { source: YamlSource; directory: RunDirectory } | undefined;
   /** Go on with an earlier run in its own directory: committed mini-batches are kept, not run again. */
   resume?: { runDir: string; allowChanges: boolean; failedOnly?: boolean } | undefined;
 }
@@ -86,11 +88,12 @@ export async function runParallelJob(options: RunJobOptions): Promise<RunJobResu
   const resuming = options.resume ? readResumableRun(options.resume.runDir, options.resume.failedOnly === true) : undefined;
   const jobFile = resuming?.jobFile ?? options.jobFile;
   const sets = resuming?.fingerprint.sets ?? options.sets ?? [];
-  const source = YamlSource.read(jobFile);
-  applyOverrides(source, sets);
+  // A pipeline step comes as a prepared document (bindings bound) with its directory inside the pipeline's.
+  const source = options.step?.source ?? YamlSource.read(jobFile);
+  if (!options.step) applyOverrides(source, sets);
   const name = validateParallelJob(source).name;
   const gpus = detectGpus();
-  const directory = resuming ? new RunDirectory(resuming.runDir, basename(resuming.runDir)) : RunDirectory.allocate(options.home ?? minibatchHome(), name);
+  const directory = resuming ? new RunDirectory(resuming.runDir, basename(resuming.runDir)) : (options.step?.directory ?? RunDirectory.allocate(options.home ?? minibatchHome(), name));
   // Resolved before anything is written: an invalid job leaves no run directory behind.
   const job = resolveParallelJob(source, jobFile, {
     runDir: directory.root,

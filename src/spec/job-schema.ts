@@ -63,11 +63,11 @@ const assetInputSchema = z.strictObject({
 });
 
 /** A literal input (string, number, boolean) or a data asset. */
-const inputSchema = z.union([z.string(), z.number(), z.boolean(), assetInputSchema], {
+export const inputSchema = z.union([z.string(), z.number(), z.boolean(), assetInputSchema], {
   error: 'expected a literal (string, number, true/false) or an object with type and path',
 });
 
-const outputSchema = z.strictObject({
+export const outputSchema = z.strictObject({
   type: oneOf(OUTPUT_TYPES).optional().describe('@default \'uri_folder\''),
   path: text('a path').optional().describe('Where to write; by default a folder under the run directory.'),
   mode: oneOf(OUTPUT_MODES).optional(),
@@ -75,7 +75,7 @@ const outputSchema = z.strictObject({
 });
 
 /** Environment fields only mean something on a cloud: accepted, noticed, not provisioned. */
-const environmentSchema = z.union(
+export const environmentSchema = z.union(
   [
     z.string(),
     z.strictObject({

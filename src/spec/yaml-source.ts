@@ -45,6 +45,25 @@ export class YamlSource {
     return new YamlSource(displayName, document, lines);
   }
 
+  /**
+   * The mapping at `path` as a document of its own (a pipeline step as a job), sharing this
+   * file's positions: errors found in it still point at the pipeline file's lines. Edits to
+   * the subtree are edits to this document.
+   */
+  subtree(path: FieldPath): YamlSource {
+    const node = this.document.getIn(path, true);
+    const document = new Document();
+    document.contents = (node ?? null) as Document['contents'];
+    const subtree = new YamlSource(this.file, document, this.#lines);
+    // `--set jobs.a.x=1` is `--set x=1` of step a: errors under it still name the --set.
+    for (const override of this.#overrides) {
+      if (override.path.length > path.length && path.every((part, index) => String(part) === String(override.path[index]))) {
+        subtree.markOverride(override.path.slice(path.length), override.assignment);
+      }
+    }
+    return subtree;
+  }
+
   toJS(): unknown {
     try {
       return this.document.toJS();
@@ -67,10 +86,30 @@ export class YamlSource {
         return `--set ${override.assignment}`;
       }
     }
+    // A parent that --set created (`--set retry_setings.max_retries=1` makes `retry_setings`):
+    // it is nowhere in the file, so the --set that made it is to blame, not the file's first line.
+    if (path.length > 0 && !this.#inFile(path)) {
+      for (let i = this.#overrides.length - 1; i >= 0; i--) {
+        const override = this.#overrides[i];
+        if (override && path.every((part, index) => String(part) === String(override.path[index]))) return `--set ${override.assignment}`;
+      }
+    }
     const offset = this.#offsetOf(path);
     if (offset === undefined) return this.file;
     const { line, col } = this.#lines.linePos(offset);
     return `${this.file}:${line}:${col}`;
+  }
+
+  /** Whether the field at `path` was written in the file (it has a position), not made by --set. */
+  #inFile(path: FieldPath): boolean {
+    const parent = path.length === 1 ? this.document.contents : this.document.getIn(path.slice(0, -1), true);
+    const key = path[path.length - 1];
+    if (isMap(parent)) {
+      const pair = (parent as YAMLMap).items.find((item) => String(isScalar(item.key) ? item.key.value : item.key) === String(key));
+      return Boolean((pair?.key as Node | undefined)?.range);
+    }
+    if (isSeq(parent) && typeof key === 'number') return Boolean((parent.items[key] as Node | undefined)?.range);
+    return false;
   }
 
   #offsetOf(path: FieldPath): number | undefined {

@@ -4,6 +4,7 @@ import { runParallelJob, type RunJobResult } from '../../run/run-parallel-job.js
 import { formatClock } from '../../logs/format-duration.js';
 import { EXIT } from '../exit.js';
 import { ProgressDisplay } from '../progress-display.js';
+import { isPipelineFile, runPipelineCommand } from './pipeline.js';
 
 export interface RunCommandOptions {
   set: string[];
@@ -19,6 +20,7 @@ export interface RunCommandOptions {
 
 /** `minibatch run <job.yml>` and `minibatch job create --file <job.yml>`: run a job and wait. */
 export async function runCommand(jobFile: string, options: RunCommandOptions): Promise<number> {
+  if (!options.resume && isPipelineFile(jobFile)) return runPipelineCommand(jobFile, options);
   const display = new ProgressDisplay(process.stderr);
   const cancel = new AbortController();
   let interrupts = 0;

@@ -1,8 +1,10 @@
 import { join } from 'node:path';
 import { loadParallelJob } from '../../run/run-parallel-job.js';
+import { isPipelineFile, validatePipelineCommand } from './pipeline.js';
 
 /** `minibatch validate <job.yml>`: every check a run would make before starting, nothing run. */
 export async function validateCommand(jobFile: string, options: { set: string[]; compute?: string }): Promise<number> {
+  if (isPipelineFile(jobFile)) return validatePipelineCommand(jobFile, options.set);
   const { job, plan } = await loadParallelJob(jobFile, options.set, join('<run-dir>'), options.compute);
   for (const notice of job.notices) process.stderr.write(`notice: ${notice}\n`);
   for (const warning of job.warnings) process.stderr.write(`warning: ${warning}\n`);
