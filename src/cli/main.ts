@@ -7,6 +7,12 @@ import { EXIT, reportError } from './exit.js';
  */
 const collect = (value: string, previous: string[]) => [...previous, value];
 
+// `minibatch job list | head`: a closed pipe ends the command quietly, as it does for other tools.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
+
 function buildProgram(): Command {
   const program = new Command('minibatch')
     .description('Run parallel jobs: split a big input into mini-batches and run an entry script over them on many worker processes.')

@@ -4,6 +4,7 @@ import { InvalidInputError } from '../errors.js';
 import { formatClock } from '../logs/format-duration.js';
 import { RunDirectory, minibatchHome } from '../logs/run-directory.js';
 import { runParallelJob } from '../run/run-parallel-job.js';
+import { markDriver, unmarkDriver } from '../store/run-catalog.js';
 import { applyOverrides } from '../spec/overrides.js';
 import { YamlSource } from '../spec/yaml-source.js';
 import { runCommandStep } from './command-step.js';
@@ -93,6 +94,7 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RunPipel
   };
   const save = () => writeAtomically(join(directory.state, 'pipeline.json'), `${JSON.stringify(state, null, 2)}\n`);
   save();
+  markDriver(directory.state);
   emit({ type: 'started', runId: directory.runId, runDir: directory.root, order: pipeline.order });
 
   const finished = new Map<string, Promise<StepStatus>>();
@@ -134,6 +136,7 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RunPipel
   state.endedAt = new Date().toISOString();
   save();
   writeFileSync(join(directory.logs, 'pipeline_result.txt'), formatPipelineResult(state));
+  unmarkDriver(directory.state);
   const exitCode = state.status === 'succeeded' ? 0 : state.status === 'cancelled' ? 130 : 1;
   return { runId: directory.runId, runDir: directory.root, status: state.status, exitCode, steps: state.steps };
 }

@@ -14,6 +14,8 @@ import { RunStore } from './run-store.js';
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'cancelled' | 'interrupted';
 
 export interface RunListing {
+  /** A parallel job, or a pipeline (whose steps are runs inside its directory). */
+  kind: 'job' | 'pipeline';
   runId: string;
   runDir: string;
   name: string | undefined;
@@ -72,6 +74,7 @@ function liveDriver(stateDir: string): DriverMarker | undefined {
 
 export function describeRun(runDir: string): RunListing | undefined {
   const stateDir = join(runDir, 'state');
+  if (existsSync(join(stateDir, 'pipeline.json'))) return describePipeline(runDir);
   const records = RunStore.readRecords(stateDir);
   const firstRun = records.find((record) => record.k === 'run');
   if (!firstRun || firstRun.k !== 'run') return undefined;
@@ -93,6 +96,7 @@ export function describeRun(runDir: string): RunListing | undefined {
   const ended = lastEnd !== undefined && lastEndIndex > lastRunIndex;
   const status: RunStatus = ended ? (lastEnd?.status as RunStatus) : driver ? 'running' : 'interrupted';
   return {
+    kind: 'job',
     runId: firstRun.runId,
     runDir,
     name: summary?.name ?? undefined,
@@ -104,6 +108,45 @@ export function describeRun(runDir: string): RunListing | undefined {
     succeeded,
     failed: finalStatus.size - succeeded,
     total: ended ? summary?.result?.totalBatches : undefined,
+    driver,
+  };
+}
+
+interface StoredPipeline {
+  runId: string;
+  name?: string;
+  pipelineFile: string;
+  status: RunStatus;
+  startedAt: string;
+  endedAt?: string;
+  steps: Record<string, { status: string; reason?: string }>;
+}
+
+/** A pipeline run from its state/pipeline.json; counts are of steps, not mini-batches. */
+function describePipeline(runDir: string): RunListing | undefined {
+  let state: StoredPipeline;
+  try {
+    state = JSON.parse(readFileSync(join(runDir, 'state', 'pipeline.json'), 'utf8')) as StoredPipeline;
+  } catch {
+    return undefined;
+  }
+  const steps = Object.values(state.steps);
+  const driver = liveDriver(join(runDir, 'state'));
+  const status: RunStatus = state.status === 'running' && !driver ? 'interrupted' : state.status;
+  const failedStep = Object.entries(state.steps).find(([, step]) => step.status === 'failed');
+  return {
+    kind: 'pipeline',
+    runId: state.runId,
+    runDir,
+    name: state.name,
+    jobFile: state.pipelineFile,
+    status,
+    reason: failedStep ? `step ${failedStep[0]} failed: ${(failedStep[1].reason ?? '').split('\n')[0]}` : status === 'interrupted' ? 'the driver stopped without ending the pipeline (killed?)' : undefined,
+    startedAt: new Date(state.startedAt),
+    endedAt: state.endedAt ? new Date(state.endedAt) : undefined,
+    succeeded: steps.filter((step) => step.status === 'succeeded').length,
+    failed: steps.filter((step) => step.status === 'failed').length,
+    total: steps.length,
     driver,
   };
 }

@@ -28,8 +28,8 @@ describe('job list / show / cancel', () => {
     assert.equal(finished?.total, 3);
 
     const table = await runCli(['job', 'list'], { home: job.home });
-    assert.match(table.stdout, /^ID\s+NAME\s+STATUS\s+STARTED\s+DURATION\s+MINI-BATCHES\s+FAILED/);
-    assert.match(table.stdout, /succeeded .* 3\/3 /);
+    assert.match(table.stdout, /^ID\s+NAME\s+KIND\s+STATUS\s+STARTED\s+DURATION\s+PROGRESS\s+FAILED/);
+    assert.match(table.stdout, /job\s+succeeded .* 3\/3 /);
     const onlyInterrupted = await runCli(['job', 'list', '--status', 'interrupted', '--json'], { home: job.home });
     assert.equal(JSON.parse(onlyInterrupted.stdout).length, 1);
 

@@ -37,6 +37,8 @@ describe('pipelines', () => {
     const runDir = join(home, 'runs', readdirSync(join(home, 'runs'))[0] ?? '');
     // The parallel step is a full run directory inside the pipeline's.
     assert.ok(existsSync(join(runDir, 'steps', 'count', 'logs', 'job_result.txt')));
+    const list = await runCli(['job', 'list', '--json'], { home });
+    assert.deepEqual(JSON.parse(list.stdout).map((run: { kind: string; status: string; succeeded: number; total: number }) => [run.kind, run.status, run.succeeded, run.total]), [['pipeline', 'succeeded', 3, 3]]);
     assert.equal(readLines(join(runDir, 'steps', 'count', 'outputs', 'counts', 'parallel_run_step.txt')).length, 200);
     assert.match(readFileSync(join(runDir, 'steps', 'prepare', 'logs', 'user', 'std_log.txt'), 'utf8'), /prepared 200 documents/);
   });

@@ -36,9 +36,10 @@ export async function jobListCommand(options: { status?: string; json?: boolean 
     process.stdout.write(`no runs under ${join(minibatchHome(), 'runs')}\n`);
     return EXIT.ok;
   }
-  const rows = [['ID', 'NAME', 'STATUS', 'STARTED', 'DURATION', 'MINI-BATCHES', 'FAILED']];
+  const rows = [['ID', 'NAME', 'KIND', 'STATUS', 'STARTED', 'DURATION', 'PROGRESS', 'FAILED']];
   for (const run of runs) {
-    rows.push([run.runId, run.name ?? '-', run.status, run.startedAt.toISOString().replace('T', ' ').slice(0, 19), duration(run), progress(run), String(run.failed)]);
+    const unit = run.kind === 'pipeline' ? ' steps' : '';
+    rows.push([run.runId, run.name ?? '-', run.kind, run.status, run.startedAt.toISOString().replace('T', ' ').slice(0, 19), duration(run), `${progress(run)}${unit}`, String(run.failed)]);
   }
   const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? [];
   for (const row of rows) process.stdout.write(`${row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd()}\n`);
@@ -50,6 +51,12 @@ export async function jobShowCommand(idOrPath: string): Promise<number> {
   const run = describeRun(runDir);
   if (!run) throw new InvalidInputError('E_USAGE', `${runDir}: not a minibatch run (no state/journal.log)`);
   const directory = new RunDirectory(runDir, run.runId);
+  if (run.kind === 'pipeline') {
+    const result = join(directory.logs, 'pipeline_result.txt');
+    const text = existsSync(result) ? readFileSync(result, 'utf8') : `Status: ${run.status}\n(steps so far: ${run.succeeded} succeeded, ${run.failed} failed of ${run.total})\n`;
+    process.stdout.write(`Pipeline run: ${run.runId}${run.name ? ` (${run.name})` : ''}\n${text}Each step's run directory can be shown with: minibatch job show <step run directory>\n`);
+    return EXIT.ok;
+  }
   const out: string[] = [
     `Run: ${run.runId}${run.name ? ` (${run.name})` : ''}`,
     `Status: ${run.status}${run.reason ? ` — ${run.reason}` : ''}`,
