@@ -8,6 +8,8 @@ import type { PipelineStep } from './load-pipeline.js';
 export interface CommandStepResult {
   status: 'succeeded' | 'failed';
   reason?: string;
+  /** How a distributed step was started: Open MPI's mpirun, or our own launcher. */
+  launcher: 'mpirun' | 'built-in';
   /** The log of the command (every rank's, prefixed, for a distributed step). */
   log: string;
 }
@@ -70,37 +72,78 @@ export async function runCommandStep(step: PipelineStep, pipelineDir: string, si
 
   const distribution = options.distribution;
   const nodes = options.resources?.instance_count ?? 1;
-  const perNode = distribution ? (options.distribution?.process_count_per_instance ?? 1) : 1;
+  const perNode = distribution ? (distribution.process_count_per_instance ?? 1) : 1;
   const worldSize = distribution ? nodes * perNode : 1;
-  const masterPort = distribution ? await freePort() : 0;
   const log = createWriteStream(logPath);
+  const launch: Launch = { command, cwd, env, worldSize, perNode, masterPort: distribution ? await freePort() : 0, log, signal, tagged: distribution !== undefined };
+  const mpirun = distribution?.type === 'mpi' ? findMpirun() : undefined;
+  if (distribution) log.write(`# ${distribution.type} step: ${worldSize} rank(s) = ${nodes} node(s) x ${perNode}, started by ${mpirun ? `mpirun (${mpirun})` : 'the built-in launcher'}\n`);
+  const outcome = mpirun ? await launchWithMpirun(mpirun, launch) : await launchBuiltIn(launch);
+  await new Promise<void>((done) => log.end(done));
+  if (!outcome.failure) return { status: 'succeeded', log: logPath, launcher: mpirun ? 'mpirun' : 'built-in' };
+  const failure = outcome.failure;
+  const who = distribution ? `rank ${failure.rank} of ${worldSize}` : 'the command';
+  const how = signal.aborted ? 'was stopped (the pipeline was cancelled)' : failure.signal ? `was killed by ${failure.signal}` : `exited with code ${failure.code}`;
+  const tail = outcome.tails[failure.rank] ?? [];
+  const reason = `${who} ${how}${tail.length > 0 ? `; last lines of its stderr:\n${tail.map((line) => `    ${line}`).join('\n')}` : ' (no stderr)'}`;
+  return { status: 'failed', reason, log: logPath, launcher: mpirun ? 'mpirun' : 'built-in' };
+}
+
+interface Launch {
+  command: string;
+  cwd: string;
+  env: Record<string, string>;
+  worldSize: number;
+  perNode: number;
+  masterPort: number;
+  log: NodeJS.WritableStream;
+  signal: AbortSignal;
+  /** Prefix log lines with `[rank N]` (distributed steps). */
+  tagged: boolean;
+}
+
+interface LaunchOutcome {
+  failure: { rank: number; code: number | null; signal: NodeJS.Signals | null } | undefined;
+  /** The last stderr lines of each rank. */
+  tails: string[][];
+}
+
+const TAIL_LINES = 20;
+
+function keepTail(tail: string[], lines: string[]): void {
+  tail.push(...lines.filter((line) => line.length > 0));
+  if (tail.length > TAIL_LINES) tail.splice(0, tail.length - TAIL_LINES);
+}
+
+/** The rank environment of DESIGN.md §6, for one rank. */
+function rankEnvironment(rank: number, launch: Launch): Record<string, string> {
+  if (!launch.tagged) return {};
+  return {
+    RANK: String(rank),
+    WORLD_SIZE: String(launch.worldSize),
+    LOCAL_RANK: String(rank % launch.perNode),
+    NODE_RANK: String(Math.floor(rank / launch.perNode)),
+    OMPI_COMM_WORLD_RANK: String(rank),
+    OMPI_COMM_WORLD_SIZE: String(launch.worldSize),
+    OMPI_COMM_WORLD_LOCAL_RANK: String(rank % launch.perNode),
+    OMPI_COMM_WORLD_LOCAL_SIZE: String(launch.perNode),
+    MASTER_ADDR: '127.0.0.1',
+    MASTER_PORT: String(launch.masterPort),
+  };
+}
+
+/** Our own launcher: one `sh -c` per rank; the first rank to fail stops the others. */
+async function launchBuiltIn(launch: Launch): Promise<LaunchOutcome> {
   const tails: string[][] = [];
-  const children = Array.from({ length: worldSize }, (_, rank) => {
-    const rankEnv = distribution
-      ? {
-          RANK: String(rank),
-          WORLD_SIZE: String(worldSize),
-          LOCAL_RANK: String(rank % perNode),
-          NODE_RANK: String(Math.floor(rank / perNode)),
-          OMPI_COMM_WORLD_RANK: String(rank),
-          OMPI_COMM_WORLD_SIZE: String(worldSize),
-          OMPI_COMM_WORLD_LOCAL_RANK: String(rank % perNode),
-          OMPI_COMM_WORLD_LOCAL_SIZE: String(perNode),
-          MASTER_ADDR: '127.0.0.1',
-          MASTER_PORT: String(masterPort),
-        }
-      : {};
-    const child = spawn('/bin/sh', ['-c', command], { cwd, env: { ...env, ...rankEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const children = Array.from({ length: launch.worldSize }, (_, rank) => {
+    const child = spawn('/bin/sh', ['-c', launch.command], { cwd: launch.cwd, env: { ...launch.env, ...rankEnvironment(rank, launch) }, stdio: ['ignore', 'pipe', 'pipe'] });
     const tail: string[] = [];
     tails[rank] = tail;
-    const prefix = distribution ? `[rank ${rank}] ` : '';
-    const collect = (chunk: Buffer, keep: boolean) => {
+    const prefix = launch.tagged ? `[rank ${rank}] ` : '';
+    const collect = (chunk: Buffer, isStderr: boolean) => {
       const text = chunk.toString('utf8');
-      log.write(prefix ? text.replace(/^(?=.)/gm, prefix) : text);
-      if (keep) {
-        tail.push(...text.split('\n').filter((line) => line.length > 0));
-        if (tail.length > 20) tail.splice(0, tail.length - 20);
-      }
+      launch.log.write(prefix ? text.replace(/^(?=.)/gm, prefix) : text);
+      if (isStderr) keepTail(tail, text.split('\n'));
     };
     child.stdout.on('data', (chunk: Buffer) => collect(chunk, false));
     child.stderr.on('data', (chunk: Buffer) => collect(chunk, true));
@@ -109,19 +152,19 @@ export async function runCommandStep(step: PipelineStep, pipelineDir: string, si
   const onAbort = () => {
     for (const child of children) child.kill('SIGTERM');
   };
-  signal.addEventListener('abort', onAbort, { once: true });
-  let firstFailure: { rank: number; code: number | null; signal: NodeJS.Signals | null } | undefined;
+  launch.signal.addEventListener('abort', onAbort, { once: true });
+  let failure: LaunchOutcome['failure'];
   await Promise.all(
     children.map(
       (child, rank) =>
         new Promise<void>((done) => {
           child.on('error', () => {
-            firstFailure ??= { rank, code: 127, signal: null };
+            failure ??= { rank, code: 127, signal: null };
             done();
           });
           child.on('close', (code, killedBy) => {
-            if ((code !== 0 || killedBy) && !firstFailure) {
-              firstFailure = { rank, code, signal: killedBy };
+            if ((code !== 0 || killedBy) && !failure) {
+              failure = { rank, code, signal: killedBy };
               // One rank failing fails the step: the others are stopped.
               for (const other of children) if (other !== child) other.kill('SIGTERM');
             }
@@ -130,15 +173,93 @@ export async function runCommandStep(step: PipelineStep, pipelineDir: string, si
         }),
     ),
   );
-  signal.removeEventListener('abort', onAbort);
-  await new Promise<void>((done) => log.end(done));
-  if (!firstFailure) return { status: 'succeeded', log: logPath };
-  const failure = firstFailure;
-  const who = distribution ? `rank ${failure.rank} of ${worldSize}` : 'the command';
-  const how = signal.aborted ? 'was stopped (the pipeline was cancelled)' : failure.signal ? `was killed by ${failure.signal}` : `exited with code ${failure.code}`;
-  const tail = tails[failure.rank] ?? [];
-  const reason = `${who} ${how}${tail.length > 0 ? `; last lines of its stderr:\n${tail.map((line) => `    ${line}`).join('\n')}` : ' (no stderr)'}`;
-  return { status: 'failed', reason, log: logPath };
+  launch.signal.removeEventListener('abort', onAbort);
+  return { failure, tails };
+}
+
+/** `mpirun` on PATH (Debian's openmpi-bin), unless MINIBATCH_MPIRUN=0 asks for the built-in launcher. */
+function findMpirun(): string | undefined {
+  if (process.env.MINIBATCH_MPIRUN === '0') return undefined;
+  for (const dir of (process.env.PATH ?? '').split(':')) {
+    if (dir && existsSync(join(dir, 'mpirun'))) return join(dir, 'mpirun');
+  }
+  return undefined;
+}
+
+const EXIT_MARK = '__minibatch_rank_exit__';
+
+/**
+ * Open MPI's mpirun on this machine: `-np worldSize`, output tagged per rank. Each rank's shell
+ * adds the rank environment and reports its own exit code on stderr (mpirun does not say which
+ * rank failed), so the step names the failing rank and shows that rank's stderr.
+ */
+async function launchWithMpirun(mpirun: string, launch: Launch): Promise<LaunchOutcome> {
+  const script = [
+    `export RANK=$OMPI_COMM_WORLD_RANK WORLD_SIZE=$OMPI_COMM_WORLD_SIZE LOCAL_RANK=$((OMPI_COMM_WORLD_RANK % ${launch.perNode})) NODE_RANK=$((OMPI_COMM_WORLD_RANK / ${launch.perNode})) MASTER_ADDR=127.0.0.1 MASTER_PORT=${launch.masterPort}`,
+    `export OMPI_COMM_WORLD_LOCAL_RANK=$LOCAL_RANK OMPI_COMM_WORLD_LOCAL_SIZE=${launch.perNode}`,
+    `/bin/sh -c "$MINIBATCH_COMMAND"`,
+    'code=$?',
+    `[ $code -ne 0 ] && echo "${EXIT_MARK} $code" >&2`,
+    'exit $code',
+  ].join('\n');
+  const args = ['--allow-run-as-root', '--oversubscribe', '--tag-output', '-np', String(launch.worldSize), '/bin/sh', '-c', script];
+  const child = spawn(mpirun, args, { cwd: launch.cwd, env: { ...launch.env, MINIBATCH_COMMAND: launch.command, OMPI_MCA_btl_vader_single_copy_mechanism: 'none' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const tails: string[][] = Array.from({ length: launch.worldSize }, () => []);
+  const launcherLines: string[] = [];
+  let failure: LaunchOutcome['failure'];
+  const handle = (text: string) => {
+    for (const line of text.split('\n')) {
+      const tagged = /^\[\d+,(\d+)\]<(stdout|stderr)>:(.*)$/.exec(line);
+      if (!tagged) {
+        if (line.length > 0) {
+          launch.log.write(`[mpirun] ${line}\n`);
+          keepTail(launcherLines, [line]);
+        }
+        continue;
+      }
+      const rank = Number(tagged[1]);
+      const body = tagged[3] ?? '';
+      const exit = new RegExp(`^${EXIT_MARK} (\\d+)$`).exec(body);
+      if (exit) {
+        failure ??= { rank, code: Number(exit[1]), signal: null };
+        continue;
+      }
+      launch.log.write(`[rank ${rank}] ${body}\n`);
+      if (tagged[2] === 'stderr') keepTail(tails[rank] ?? [], [body]);
+    }
+  };
+  let pendingOut = '';
+  let pendingErr = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    pendingOut += chunk.toString('utf8');
+    const cut = pendingOut.lastIndexOf('\n');
+    if (cut >= 0) {
+      handle(pendingOut.slice(0, cut));
+      pendingOut = pendingOut.slice(cut + 1);
+    }
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    pendingErr += chunk.toString('utf8');
+    const cut = pendingErr.lastIndexOf('\n');
+    if (cut >= 0) {
+      handle(pendingErr.slice(0, cut));
+      pendingErr = pendingErr.slice(cut + 1);
+    }
+  });
+  const onAbort = () => child.kill('SIGTERM');
+  launch.signal.addEventListener('abort', onAbort, { once: true });
+  const [code, killedBy] = await new Promise<[number | null, NodeJS.Signals | null]>((done) => {
+    child.on('error', () => done([127, null]));
+    child.on('close', (exitCode, signalName) => done([exitCode, signalName]));
+  });
+  handle(`${pendingOut}\n${pendingErr}`);
+  launch.signal.removeEventListener('abort', onAbort);
+  if (code !== 0 && !failure) {
+    // mpirun itself failed (could not start the ranks): its own words are the error.
+    failure = { rank: 0, code, signal: killedBy };
+    tails[0] = launcherLines;
+  }
+  return { failure, tails };
 }
 
 function freePort(): Promise<number> {

@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import { REPO, readLines, runCli, tempDir } from '../helpers.js';
 
 /** Pipelines end to end: the real CLI on real pipeline files. */
+const MPIRUN = (process.env.PATH ?? '').split(':').some((dir) => dir && existsSync(join(dir, 'mpirun')));
 function pipelineDir(yaml: string, files: Record<string, string> = {}): { dir: string; file: string; home: string } {
   const dir = tempDir('mb-pipeline-');
   for (const [name, text] of Object.entries(files)) {
@@ -94,6 +95,11 @@ jobs:
     resources: {instance_count: 2}
     distribution: {type: mpi, process_count_per_instance: 2}
     outputs: {out: {type: uri_folder}}
+  mpi_fails:
+    type: command
+    command: 'if [ "$RANK" = 1 ]; then echo "rank one broke" >&2; exit 5; fi; sleep 5'
+    resources: {instance_count: 2}
+    distribution: {type: mpi, process_count_per_instance: 2}
   torch_fails:
     type: command
     command: 'if [ "$RANK" = 2 ]; then echo "rank two broke" >&2; exit 4; fi; sleep 5'
@@ -106,6 +112,10 @@ jobs:
     const out = join(summary.steps.mpi.runDir, 'outputs', 'out');
     const lines = readdirSync(out).sort().map((name) => readFileSync(join(out, name), 'utf8').trim());
     assert.deepEqual(lines, ['0 4 0 0 0 127.0.0.1', '1 4 1 0 1 127.0.0.1', '2 4 0 1 2 127.0.0.1', '3 4 1 1 3 127.0.0.1']);
+    // mpi steps go through Open MPI's mpirun when it is installed (CI installs openmpi-bin); pytorch ones through our launcher.
+    const mpiLog = readFileSync(join(summary.steps.mpi.runDir, 'logs', 'user', 'std_log.txt'), 'utf8');
+    assert.match(mpiLog, MPIRUN ? /started by mpirun/ : /started by the built-in launcher/);
+    assert.match(summary.steps.mpi_fails.reason, /^rank 1 of 4 exited with code 5; last lines of its stderr:\n    rank one broke/);
     assert.equal(summary.steps.torch_fails.status, 'failed');
     assert.match(summary.steps.torch_fails.reason, /^rank 2 of 4 exited with code 4; last lines of its stderr:\n    rank two broke/);
   });
