@@ -31,6 +31,7 @@ function buildProgram(): Command {
     .addOption(setOption())
     .addOption(computeOption())
     .addOption(pythonOption())
+    .option('--force-rerun', 'pipelines: run every step, reuse no earlier result')
     .option('--json', 'print a machine-readable summary at the end')
     .action(async (file: string, options) => {
       const { runCommand } = await import('./commands/run.js');
@@ -71,6 +72,7 @@ function buildProgram(): Command {
     .addOption(setOption())
     .addOption(computeOption())
     .addOption(pythonOption())
+    .option('--force-rerun', 'pipelines: run every step, reuse no earlier result')
     .option('--json', 'print a machine-readable summary at the end')
     .action(async (options) => {
       const { runCommand } = await import('./commands/run.js');

@@ -8,6 +8,7 @@ import { markDriver, unmarkDriver } from '../store/run-catalog.js';
 import { applyOverrides } from '../spec/overrides.js';
 import { YamlSource } from '../spec/yaml-source.js';
 import { runCommandStep } from './command-step.js';
+import { ReuseIndex, fingerprintStep, linkReusedOutputs, type StepFingerprint } from './step-reuse.js';
 import { loadPipeline, type LoadedPipeline, type PipelineStep } from './load-pipeline.js';
 
 export type StepStatus = 'waiting' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
@@ -21,6 +22,8 @@ export interface StepState {
   startedAt?: string | undefined;
   endedAt?: string | undefined;
   reason?: string | undefined;
+  /** The pipeline run whose outputs this step reused, when it was not run. */
+  reusedFrom?: string | undefined;
 }
 
 /** `state/pipeline.json`: the pipeline's state, rewritten atomically at every step transition. */
@@ -48,6 +51,8 @@ export interface RunPipelineOptions {
   home?: string | undefined;
   computeOverride?: string | undefined;
   python?: string | undefined;
+  /** `--force-rerun`: run every step, reuse nothing. */
+  forceRerun?: boolean;
   signal?: AbortSignal;
   onEvent?: (event: PipelineEvent) => void;
 }
@@ -97,6 +102,8 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RunPipel
   markDriver(directory.state);
   emit({ type: 'started', runId: directory.runId, runDir: directory.root, order: pipeline.order });
 
+  const reuse = new ReuseIndex(home);
+  const forceRerun = pipeline.forceRerun || options.forceRerun === true;
   const finished = new Map<string, Promise<StepStatus>>();
   const runStep = async (step: PipelineStep): Promise<StepStatus> => {
     const upstream = await Promise.all(step.dependsOn.map((dependency) => finished.get(dependency) ?? Promise.resolve<StepStatus>('failed')));
@@ -109,11 +116,32 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RunPipel
       emit({ type: 'step', step: step.name, status: stepState.status, reason: stepState.reason });
       return stepState.status;
     }
-    stepState.status = 'running';
     stepState.startedAt = new Date().toISOString();
+    const started = performance.now();
+    // Reuse: a deterministic step whose code, settings and input contents are unchanged is not run again.
+    let fingerprint: StepFingerprint | undefined;
+    if (step.isDeterministic) {
+      fingerprint = await fingerprintStep(step, dirname(pipeline.file), directory.root);
+      if (forceRerun) {
+        emit({ type: 'notice', step: step.name, message: 'not reused: --force-rerun / settings.force_rerun' });
+      } else {
+        const decision = reuse.decide(step, pipeline.file, fingerprint);
+        if (decision.reused) {
+          linkReusedOutputs(step, decision.from);
+          stepState.status = 'succeeded';
+          stepState.reusedFrom = decision.from.pipelineRunId;
+          stepState.reason = `reused from run ${decision.from.pipelineRunId} (${decision.from.stepRunDir})`;
+          stepState.endedAt = new Date().toISOString();
+          save();
+          emit({ type: 'step', step: step.name, status: 'succeeded', reason: stepState.reason, elapsedMs: performance.now() - started });
+          return 'succeeded';
+        }
+        emit({ type: 'notice', step: step.name, message: `not reused: ${decision.why}` });
+      }
+    }
+    stepState.status = 'running';
     save();
     emit({ type: 'step', step: step.name, status: 'running' });
-    const started = performance.now();
     let outcome: { status: StepStatus; reason?: string | undefined };
     try {
       outcome = await executeStep(step, pipeline, options, emit);
@@ -123,6 +151,7 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RunPipel
     }
     stepState.status = outcome.status;
     stepState.reason = outcome.reason;
+    if (outcome.status === 'succeeded' && fingerprint) reuse.record(step, pipeline.file, directory.runId, fingerprint);
     stepState.endedAt = new Date().toISOString();
     save();
     emit({ type: 'step', step: step.name, status: outcome.status, reason: outcome.reason, elapsedMs: performance.now() - started });

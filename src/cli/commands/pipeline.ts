@@ -12,7 +12,7 @@ export function isPipelineFile(file: string): boolean {
 }
 
 /** `minibatch run pipeline.yml` / `job create --file pipeline.yml`: run every step, say what each did. */
-export async function runPipelineCommand(file: string, options: { set: string[]; compute?: string; python?: string; json?: boolean }): Promise<number> {
+export async function runPipelineCommand(file: string, options: { set: string[]; compute?: string; python?: string; json?: boolean; forceRerun?: boolean }): Promise<number> {
   const cancel = new AbortController();
   let interrupts = 0;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -29,6 +29,7 @@ export async function runPipelineCommand(file: string, options: { set: string[];
       sets: options.set,
       computeOverride: options.compute,
       python: options.python,
+      forceRerun: options.forceRerun === true,
       signal: cancel.signal,
       onEvent: (event) => {
         switch (event.type) {
@@ -37,7 +38,8 @@ export async function runPipelineCommand(file: string, options: { set: string[];
             break;
           case 'step': {
             const took = event.elapsedMs !== undefined ? ` in ${formatClock(event.elapsedMs)}` : '';
-            say(`step ${event.step}: ${event.status}${took}${event.reason ? `: ${event.reason}` : ''}`);
+            if (event.reason?.startsWith('reused from run')) say(`step ${event.step}: ${event.reason}`);
+            else say(`step ${event.step}: ${event.status}${took}${event.reason ? `: ${event.reason}` : ''}`);
             break;
           }
           case 'notice':

@@ -16,6 +16,8 @@ export interface RunCommandOptions {
   allowChanges?: boolean;
   /** With `resume`: failed mini-batches run again too. */
   failedOnly?: boolean;
+  /** Pipelines: run every step, reuse nothing. */
+  forceRerun?: boolean;
 }
 
 /** `minibatch run <job.yml>` and `minibatch job create --file <job.yml>`: run a job and wait. */
