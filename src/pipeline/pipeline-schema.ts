@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { environmentSchema, inputSchema, outputSchema } from '../spec/job-schema.js';
+import { environmentSchema, inputSchema, outputSchema, parallelJobSchema } from '../spec/job-schema.js';
 
 /*
  * The `type: pipeline` file (CLI v2 form): pipeline inputs and outputs, settings, and `jobs:`,
@@ -76,3 +76,13 @@ export const KNOWN_PIPELINE_FIELDS: Record<string, string[]> = {
   settings: ['default_compute', 'default_datastore', 'force_rerun', 'continue_on_step_failure'],
   command: Object.keys(commandStepSchema.shape),
 };
+
+/** The JSON Schema of pipeline files, for editors (`npm run schema` writes it to schema/): steps as parallel jobs or command steps. */
+export function pipelineJsonSchema(): Record<string, unknown> {
+  const forEditors = pipelineSchema.extend({ jobs: z.record(z.string(), z.union([parallelJobSchema.extend({ component: text().optional() }), commandStepSchema])) });
+  return {
+    ...z.toJSONSchema(forEditors, { unrepresentable: 'any', io: 'input' }),
+    title: 'minibatch pipeline',
+    description: 'A type: pipeline file for minibatch: parallel, command and distributed command steps (Azure ML pipeline job vocabulary).',
+  };
+}
