@@ -7,6 +7,8 @@ export type { ParallelRunFunctionOptions, RunFunctionOptions, CommandOptions, Bi
 export { pipeline, pipelineInput, pipelineOutput, PipelineJob, submit, run, JobHandle } from './sdk/sdk-pipeline.js';
 export type { PipelineBuilderOptions, RunOptions, JobStatus } from './sdk/sdk-pipeline.js';
 export { ParallelRunConfig, ParallelRunStep } from './sdk/v1.js';
+export { MpiStep } from './sdk/mpi-step.js';
+export type { MpiStepOptions } from './sdk/mpi-step.js';
 export type { ParallelRunConfigOptions, ParallelRunStepOptions } from './sdk/v1.js';
 export { runParallelJob } from './run/run-parallel-job.js';
 export type { RunJobOptions, RunJobResult, RunEvent } from './run/run-parallel-job.js';

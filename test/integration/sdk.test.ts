@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { cpSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { command, parallelRunFunction, pipeline, pipelineInput, run, submit, ParallelRunConfig, ParallelRunStep } from '../../src/index.js';
+import { command, parallelRunFunction, pipeline, pipelineInput, run, submit, MpiStep, ParallelRunConfig, ParallelRunStep } from '../../src/index.js';
 import { FIXTURE_SCRIPTS, makeInputFolder, readLines, tempDir } from '../helpers.js';
 
 /** The SDK runs what it builds: a parallel job alone, a v1 step, and a pipeline, in-process. */
@@ -67,5 +67,19 @@ describe('SDK: submit and run', () => {
     const result = await run(built, { baseDir: dir, home: join(dir, 'home') });
     assert.equal(result.status, 'succeeded', JSON.stringify(result.result));
     assert.equal(readFileSync(result.outputs['total.total'] ?? '', 'utf8').trim(), '6');
+  });
+});
+
+describe('SDK: MpiStep', () => {
+  it('2 nodes x 2 processes, params as AML_PARAMETER_ variables: every rank writes its rank', async () => {
+    const dir = tempDir('mb-sdk-mpi-');
+    mkdirSync(join(dir, 'src'));
+    const { writeFileSync, readdirSync } = await import('node:fs');
+    writeFileSync(join(dir, 'src', 'rank.mjs'), "import { writeFileSync } from 'node:fs';\nwriteFileSync(`${process.argv[2]}/rank-${process.env.RANK}`, `${process.env.RANK}/${process.env.WORLD_SIZE} ${process.env.AML_PARAMETER_alpha}\\n`);\n");
+    const step = MpiStep({ name: 'ranks', source_directory: './src', script_name: 'rank.mjs', arguments: ['${{outputs.out}}'], node_count: 2, process_count_per_node: 2, params: { alpha: 0.5 }, outputs: { out: undefined } });
+    const result = await run(pipeline({ jobs: { ranks: step } }), { baseDir: dir, home: join(dir, 'home') });
+    assert.equal(result.status, 'succeeded', JSON.stringify(result.result));
+    const out = result.outputs['ranks.out'] ?? '';
+    assert.deepEqual(readdirSync(out).sort().map((name) => readFileSync(join(out, name), 'utf8').trim()), ['0/4 0.5', '1/4 0.5', '2/4 0.5', '3/4 0.5']);
   });
 });
