@@ -57,6 +57,16 @@ function buildProgram(): Command {
       process.exitCode = await jobShowCommand(runId);
     });
   job
+    .command('logs')
+    .description('a run\'s engine log (a pipeline step\'s with --step); --follow prints new lines until the run ends')
+    .argument('<run-id>', 'the run id (a folder under $MINIBATCH_HOME/runs) or the run directory')
+    .option('--step <name>', 'for a pipeline: the step whose log to show')
+    .option('-f, --follow', 'keep printing what is appended until the run ends')
+    .action(async (runId: string, options) => {
+      const { jobLogsCommand } = await import('./commands/jobs.js');
+      process.exitCode = await jobLogsCommand(runId, options);
+    });
+  job
     .command('cancel')
     .description('stop a running job from another terminal, as Ctrl-C would: running mini-batches may commit; it stays resumable')
     .argument('<run-id>', 'the run id (a folder under $MINIBATCH_HOME/runs) or the run directory')

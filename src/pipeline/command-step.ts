@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
@@ -136,7 +136,8 @@ function rankEnvironment(rank: number, launch: Launch): Record<string, string> {
 async function launchBuiltIn(launch: Launch): Promise<LaunchOutcome> {
   const tails: string[][] = [];
   const children = Array.from({ length: launch.worldSize }, (_, rank) => {
-    const child = spawn('/bin/sh', ['-c', launch.command], { cwd: launch.cwd, env: { ...launch.env, ...rankEnvironment(rank, launch) }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Its own process group, so stopping a rank stops what its shell started too.
+    const child = spawn('/bin/sh', ['-c', launch.command], { cwd: launch.cwd, env: { ...launch.env, ...rankEnvironment(rank, launch) }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     const tail: string[] = [];
     tails[rank] = tail;
     const prefix = launch.tagged ? `[rank ${rank}] ` : '';
@@ -150,7 +151,7 @@ async function launchBuiltIn(launch: Launch): Promise<LaunchOutcome> {
     return child;
   });
   const onAbort = () => {
-    for (const child of children) child.kill('SIGTERM');
+    for (const child of children) killGroup(child);
   };
   launch.signal.addEventListener('abort', onAbort, { once: true });
   let failure: LaunchOutcome['failure'];
@@ -166,7 +167,7 @@ async function launchBuiltIn(launch: Launch): Promise<LaunchOutcome> {
             if ((code !== 0 || killedBy) && !failure) {
               failure = { rank, code, signal: killedBy };
               // One rank failing fails the step: the others are stopped.
-              for (const other of children) if (other !== child) other.kill('SIGTERM');
+              for (const other of children) if (other !== child) killGroup(other);
             }
             done();
           });
@@ -203,7 +204,7 @@ async function launchWithMpirun(mpirun: string, launch: Launch): Promise<LaunchO
     'exit $code',
   ].join('\n');
   const args = ['--allow-run-as-root', '--oversubscribe', '--tag-output', '-np', String(launch.worldSize), '/bin/sh', '-c', script];
-  const child = spawn(mpirun, args, { cwd: launch.cwd, env: { ...launch.env, MINIBATCH_COMMAND: launch.command, OMPI_MCA_btl_vader_single_copy_mechanism: 'none' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(mpirun, args, { cwd: launch.cwd, env: { ...launch.env, MINIBATCH_COMMAND: launch.command, OMPI_MCA_btl_vader_single_copy_mechanism: 'none' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const tails: string[][] = Array.from({ length: launch.worldSize }, () => []);
   const launcherLines: string[] = [];
   let failure: LaunchOutcome['failure'];
@@ -246,7 +247,7 @@ async function launchWithMpirun(mpirun: string, launch: Launch): Promise<LaunchO
       pendingErr = pendingErr.slice(cut + 1);
     }
   });
-  const onAbort = () => child.kill('SIGTERM');
+  const onAbort = () => killGroup(child);
   launch.signal.addEventListener('abort', onAbort, { once: true });
   const [code, killedBy] = await new Promise<[number | null, NodeJS.Signals | null]>((done) => {
     child.on('error', () => done([127, null]));
@@ -260,6 +261,15 @@ async function launchWithMpirun(mpirun: string, launch: Launch): Promise<LaunchO
     tails[0] = launcherLines;
   }
   return { failure, tails };
+}
+
+/** SIGTERM to a rank's whole process group (its shell and what the shell started). */
+function killGroup(child: ChildProcess): void {
+  try {
+    if (child.pid !== undefined) process.kill(-child.pid, 'SIGTERM');
+  } catch {
+    child.kill('SIGTERM');
+  }
 }
 
 function freePort(): Promise<number> {

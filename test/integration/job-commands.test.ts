@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
-import { CLI, REPO, makeJob, readLines, runCli } from '../helpers.js';
+import { CLI, REPO, makeJob, readLines, runCli, tempDir } from '../helpers.js';
 
 /** `job list`, `job show` and `job cancel`, on real runs, from separate processes. */
 describe('job list / show / cancel', () => {
@@ -61,6 +61,45 @@ describe('job list / show / cancel', () => {
     const resumed = await runCli(['job', 'resume', runId], { home: job.home });
     assert.equal(resumed.code, 0, resumed.stderr);
     assert.equal(readLines(job.output).length, 60);
+  });
+
+  it('logs prints the engine log; --follow streams it until the run ends', async () => {
+    const job = makeJob({ script: 'fixture_slow.mjs', files: 20, size: 1, programArguments: '--ms 100' });
+    const running = runCli(['run', job.jobFile], { home: job.home });
+    await waitForCommits(job.home, 1);
+    const runId = readdirSync(join(job.home, 'runs'))[0] ?? '';
+    const follow = await runCli(['job', 'logs', runId, '--follow'], { home: job.home });
+    const result = await running;
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(follow.code, 0, follow.stderr);
+    // --follow returned only once the run had ended, with the log's last line.
+    assert.match(follow.stdout, /INFO run .* succeeded\n$/);
+    const once = await runCli(['job', 'logs', runId], { home: job.home });
+    assert.equal(once.stdout, follow.stdout);
+  });
+
+  it('a pipeline: logs --step shows a step (a command step: its output); cancel stops the whole pipeline', async () => {
+    const dir = tempDir('mb-pipeline-cancel-');
+    writeFileSync(join(dir, 'pipeline.yml'), 'type: pipeline\njobs:\n  hello: {type: command, command: "echo hello from the step"}\n  slow: {type: command, command: "sleep 30", inputs: {}}\n');
+    const home = join(dir, 'home');
+    const running = runCli(['run', join(dir, 'pipeline.yml')], { home });
+    let runId = '';
+    for (let i = 0; i < 200 && !runId; i++) {
+      const runs = existsSync(join(home, 'runs')) ? readdirSync(join(home, 'runs')) : [];
+      if (runs[0] && existsSync(join(home, 'runs', runs[0], 'steps', 'hello', 'logs', 'user', 'std_log.txt'))) runId = runs[0];
+      else await sleep(50);
+    }
+    await sleep(300);
+    const logs = await runCli(['job', 'logs', runId, '--step', 'hello'], { home });
+    assert.equal(logs.stdout, 'hello from the step\n');
+    const noStep = await runCli(['job', 'logs', runId], { home });
+    assert.equal(noStep.code, 2);
+    assert.match(noStep.stderr, /is a pipeline: say which step with --step \(one of: hello, slow\)/);
+    const cancel = await runCli(['job', 'cancel', runId], { home });
+    assert.equal(cancel.code, 0, cancel.stderr);
+    assert.match(cancel.stdout, /cancelled/);
+    const result = await running;
+    assert.equal(result.code, 130);
   });
 
   it('an unknown run id: exit 2 naming where it looked', async () => {

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -7,6 +7,7 @@ import { formatClock } from '../../logs/format-duration.js';
 import { minibatchHome, RunDirectory } from '../../logs/run-directory.js';
 import { describeRun, findRunDir, listRuns, type RunListing } from '../../store/run-catalog.js';
 import { EXIT } from '../exit.js';
+import { closestName } from '../../spec/suggest.js';
 
 /*
  * `minibatch job list | show | cancel`: read-only views of the runs under the minibatch home,
@@ -141,4 +142,52 @@ function nodeNames(jobResult: string): Map<string, string> {
     if (node && agent) names.set(node, agent);
   }
   return names;
+}
+
+/**
+ * `job logs <id> [--step s] [--follow]`: a run's engine log (a pipeline's step: its engine log,
+ * or a command step's output). `--follow` keeps printing what is appended until the run ends.
+ */
+export async function jobLogsCommand(idOrPath: string, options: { step?: string; follow?: boolean }): Promise<number> {
+  const runDir = findRunDir(idOrPath, minibatchHome());
+  const run = describeRun(runDir);
+  if (!run) throw new InvalidInputError('E_USAGE', `${runDir}: not a minibatch run (no state/journal.log)`);
+  let logDir = runDir;
+  if (run.kind === 'pipeline') {
+    const steps = existsSync(join(runDir, 'steps')) ? readdirSync(join(runDir, 'steps')) : [];
+    if (!options.step) throw new InvalidInputError('E_USAGE', `run ${run.runId} is a pipeline: say which step with --step (one of: ${steps.join(', ') || 'none has started'})`);
+    if (!steps.includes(options.step)) {
+      const near = closestName(options.step, steps);
+      throw new InvalidInputError('E_USAGE', `--step ${options.step}: pipeline ${run.runId} has no started step of that name${near ? ` (did you mean ${near}?)` : `; started steps: ${steps.join(', ') || 'none'}`}`);
+    }
+    logDir = join(runDir, 'steps', options.step);
+  } else if (options.step) {
+    throw new InvalidInputError('E_USAGE', `--step: run ${run.runId} is a single job, not a pipeline`);
+  }
+  const directory = new RunDirectory(logDir, run.runId);
+  const candidates = [directory.engineLog, join(directory.logs, 'user', 'std_log.txt')];
+  const path = candidates.find((candidate) => existsSync(candidate)) ?? candidates[0] ?? '';
+  let offset = 0;
+  const printNew = () => {
+    if (!existsSync(path)) return;
+    const size = statSync(path).size;
+    if (size <= offset) return;
+    const fd = openSync(path, 'r');
+    try {
+      const buffer = Buffer.alloc(size - offset);
+      readSync(fd, buffer, 0, buffer.length, offset);
+      process.stdout.write(buffer);
+      offset = size;
+    } finally {
+      closeSync(fd);
+    }
+  };
+  printNew();
+  if (!options.follow) return EXIT.ok;
+  while (describeRun(runDir)?.status === 'running') {
+    await sleep(200);
+    printNew();
+  }
+  printNew();
+  return EXIT.ok;
 }
