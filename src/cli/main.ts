@@ -127,6 +127,16 @@ function buildProgram(): Command {
     });
 
   program
+    .command('studio')
+    .description('a web app to watch and steer the runs of this minibatch home (127.0.0.1 only, unless --host)')
+    .option('--port <port>', 'port to listen on', '8265')
+    .option('--host <host>', 'address to bind; anything but loopback requires a token, printed at start', '127.0.0.1')
+    .action(async (options) => {
+      const { studioCommand } = await import('./commands/studio.js');
+      process.exitCode = await studioCommand(options);
+    });
+
+  program
     .command('validate')
     .description('check a job file without running it')
     .argument('<job.yml>', 'the job file')

@@ -10,7 +10,7 @@ import { planInput, type InputPlan } from '../data/plan-input.js';
 import { EngineLog } from '../logs/engine-log.js';
 import { formatJobResult } from '../logs/job-result.js';
 import { ProcessedBatchesReport } from '../logs/processed-batches.js';
-import { appendProgressOverview } from '../logs/progress-overview.js';
+import { appendProgressOverview, ProgressFile } from '../logs/progress-overview.js';
 import { RUN_README } from '../logs/readme-text.js';
 import { ResourceMonitor } from '../logs/resource-monitor.js';
 import { RunDirectory, minibatchHome } from '../logs/run-directory.js';
@@ -176,12 +176,16 @@ export async function runParallelJob(options: RunJobOptions): Promise<RunJobResu
         });
   if (redisVersion) log.write('INFO', `compute "${job.compute.name}": Redis ${redisVersion}; agents run the worker processes and write their logs under ${directory.logs}`);
   const output = job.appendRow ? new AppendRowWriter(store, job.appendRow) : undefined;
+  const progressFile = new ProgressFile(join(directory.state, 'progress.json'));
   const scheduler = new Scheduler(job, backend, store, {
     onCommitted: (batch) => {
       report.add(batch);
       output?.committed(batch);
     },
-    onProgress: (snapshot) => emit({ type: 'progress', snapshot }),
+    onProgress: (snapshot) => {
+      progressFile.update(snapshot);
+      emit({ type: 'progress', snapshot });
+    },
     onLog: (level, message) => log.write(level, message),
   });
   scheduler.restore(restored);
@@ -212,6 +216,7 @@ export async function runParallelJob(options: RunJobOptions): Promise<RunJobResu
     monitor.stop();
   }
   appendProgressOverview(directory, scheduler.snapshot());
+  progressFile.update(scheduler.snapshot(), true);
 
   let written: { path: string; rows: number } | undefined;
   if (output && result.status === 'succeeded') {
