@@ -131,7 +131,7 @@ async function runPage(id) {
   render(details);
   if (run.kind === 'job') {
     batchesTable(id, document.getElementById('batches'));
-    charts(id, document.getElementById('charts'));
+    charts(id, document.getElementById('charts'), run.status === 'running');
   }
   files(id, document.getElementById('files'), details);
   outputs(id, document.getElementById('outputs'));
@@ -241,32 +241,40 @@ async function batchesTable(id, el) {
   cleanup.push(() => clearInterval(timer));
 }
 
-function lineChart(title, series, unit) {
+function lineChart(title, series, unit, empty) {
   const width = 420;
   const height = 140;
   const colors = ['#0969da', '#cf222e', '#1a7f37', '#9a6700', '#8250df'];
   const all = series.flatMap((one) => one.points);
-  if (all.length === 0) return h('div', { className: 'card' }, h('b', {}, title), h('div', { className: 'muted' }, 'no samples (resource_monitor_interval 0, or the run is too short)'));
+  if (all.length === 0) return h('div', { className: 'card' }, h('b', {}, title), h('div', { className: 'muted' }, empty));
   const max = Math.max(1e-9, ...all.map((point) => point[1]));
   const count = Math.max(...series.map((one) => one.points.length));
   const x = (i) => 30 + (i * (width - 40)) / Math.max(1, count - 1);
   const y = (v) => height - 20 - (v / max) * (height - 30);
   return h('div', { className: 'card' }, h('b', {}, title), ' ', h('span', { className: 'muted' }, `max ${max.toFixed(1)} ${unit}`),
-    h('svg', { className: 'chart', width, height, viewBox: `0 0 ${width} ${height}` },
+    h('svg', { className: 'chart', width: '100%', height, viewBox: `0 0 ${width} ${height}`, preserveAspectRatio: 'none' },
       h('line', { className: 'axis', x1: 30, y1: height - 20, x2: width - 10, y2: height - 20 }),
       ...series.map((one, index) => h('polyline', { stroke: colors[index % colors.length], points: one.points.map((point, i) => `${x(i)},${y(point[1])}`).join(' ') }, h('title', {}, one.name))),
     ),
     h('div', { className: 'muted' }, series.map((one) => one.name).join(' · ')));
 }
 
-async function charts(id, el) {
-  const perf = await api(`/runs/${encodeURIComponent(id)}/perf`);
-  const nodes = Object.entries(perf.nodes);
-  el.replaceChildren(
-    lineChart('Throughput', [{ name: 'mini-batches finished per interval', points: perf.throughput.map((point, i) => [i, point.batches]) }], 'per interval'),
-    lineChart('CPU', nodes.map(([node, rows]) => ({ name: node, points: rows.map((row, i) => [i, row.cpu_percent]) })), '%'),
-    lineChart('Memory used', nodes.map(([node, rows]) => ({ name: node, points: rows.map((row, i) => [i, row.memory_used_mb]) })), 'MB'),
-  );
+async function charts(id, el, live) {
+  const draw = async () => {
+    const perf = await api(`/runs/${encodeURIComponent(id)}/perf`);
+    const nodes = Object.entries(perf.nodes);
+    const noSamples = 'no samples (resource_monitor_interval is 0, or no sample was taken yet)';
+    el.replaceChildren(
+      lineChart('Throughput', [{ name: 'mini-batches finished per interval', points: perf.throughput.map((point, i) => [i, point.batches]) }], 'per interval', 'no mini-batch has finished yet'),
+      lineChart('CPU', nodes.map(([node, rows]) => ({ name: node, points: rows.map((row, i) => [i, row.cpu_percent]) })), '%', noSamples),
+      lineChart('Memory used', nodes.map(([node, rows]) => ({ name: node, points: rows.map((row, i) => [i, row.memory_used_mb]) })), 'MB', noSamples),
+    );
+  };
+  await draw();
+  if (live) {
+    const timer = setInterval(() => draw().catch(() => {}), 5000);
+    cleanup.push(() => clearInterval(timer));
+  }
 }
 
 async function files(id, el, details) {
