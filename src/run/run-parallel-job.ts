@@ -230,10 +230,11 @@ export async function runParallelJob(options: RunJobOptions): Promise<RunJobResu
   const status = result.status === 'succeeded' ? 'succeeded' : cancelled ? 'cancelled' : 'failed';
   const statusWord = status === 'succeeded' ? 'Succeeded' : cancelled ? 'Cancelled' : 'Failed';
   writeFileSync(directory.jobResult, formatJobResult({ runId: directory.runId, status: statusWord, startedAt, result, job, output: written, inputSummary: plan.summary, nodes }));
-  store.recordEnd(status, result.reason);
-  store.writeSummary({ runId: directory.runId, name: job.name, displayName: job.displayName, description: job.description, tags: job.tags, jobFile: job.jobFile, status, startedAt: startedAt.toISOString(), endedAt: new Date().toISOString(), result, output: written });
-  await store.close();
+  // Readers (job list, the studio) take the end record as "finished": everything else is on disk first.
   await report.close();
+  store.writeSummary({ runId: directory.runId, name: job.name, displayName: job.displayName, description: job.description, tags: job.tags, jobFile: job.jobFile, status, startedAt: startedAt.toISOString(), endedAt: new Date().toISOString(), result, output: written });
+  store.recordEnd(status, result.reason);
+  await store.close();
   unmarkDriver(directory.state);
   log.write(status === 'succeeded' ? 'INFO' : 'WARNING', `run ${directory.runId} ${status}${result.reason ? `: ${result.reason}` : ''}`);
   const exitCode = status === 'succeeded' ? 0 : cancelled ? 130 : result.failureKind === 'invalid-script' || result.invalidInput ? 2 : 1;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -123,7 +123,7 @@ describe('resolveParallelJob: defaults (DESIGN.md §2)', () => {
         appendRow: undefined,
         environmentVariables: {},
         programArguments: [],
-        compute: 'local',
+        compute: { kind: 'local', name: 'local' },
         notices: [],
         warnings: [],
       },
@@ -451,6 +451,16 @@ describe('resolveParallelJob: --set overrides', () => {
     assert.doesNotMatch(message, /^job\.yml:1:1:/, 'line 1 of the job holds "type: parallel", not the bad value');
     assert.match(message, /--set/);
   });
+
+  it('blames an unknown field that --set created on that --set, not on job.yml:1:1', () => {
+    const message = invalidJobMessage(BASE, ['retry_setings.max_retries=1']);
+    assert.equal(message, '--set retry_setings.max_retries=1: retry_setings: unknown field (did you mean "retry_settings"?)');
+  });
+
+  it('still blames a field written in the file on the file when --set adds under it', () => {
+    const message = invalidJobMessage(job('retry_settings: {max_retrie: 1}\n'), ['retry_settings.timeout=3']);
+    assert.match(message, /^job\.yml:5:\d+: retry_settings\.max_retrie: unknown field/);
+  });
 });
 
 describe('resolveParallelJob: rejected jobs name the file, position and field', () => {
@@ -646,6 +656,46 @@ describe('resolveParallelJob: inputs', () => {
   });
 });
 
+describe('resolveParallelJob: paths that cannot be read or written are refused before the run', () => {
+  it('an optional input_data that does not exist (optional only helps inputs that are not split)', () => {
+    const message = invalidJobMessage(BASE.replace('path: ./data}', 'path: ./nope, optional: true}'));
+    assert.equal(message, `job.yml:3:28: inputs.data.path: input path does not exist: ${join(dir, 'nope')}`);
+    const resolved = resolveText(BASE.replace('inputs:\n', 'inputs:\n  extra: {type: uri_folder, path: ./nope, optional: true}\n'));
+    assert.equal(resolved.inputs.extra?.kind, 'asset', 'a missing optional input the job does not split is fine');
+  });
+
+  it('an input folder this user cannot list', { skip: process.getuid?.() === 0 ? 'root reads any folder' : false }, () => {
+    mkdirSync(join(dir, 'locked'), { recursive: true });
+    chmodSync(join(dir, 'locked'), 0o000);
+    try {
+      const message = invalidJobMessage(BASE.replace('path: ./data}', 'path: ./locked}'));
+      assert.match(message, /^job\.yml:3:\d+: inputs\.data\.path: cannot read the input folder .*\/locked: permission denied \(EACCES\)/);
+    } finally {
+      chmodSync(join(dir, 'locked'), 0o755);
+    }
+  });
+
+  it('an output under a path whose parent is a file, or of the wrong kind', () => {
+    const outputs = (line: string) => BASE.replace('input_data:', `outputs:\n  rows: ${line}\ninput_data:`);
+    assert.equal(
+      invalidJobMessage(outputs('{type: uri_file, path: ./table.csv/rows.txt}')),
+      `job.yml:5:26: outputs.rows.path: cannot write ${join(dir, 'table.csv', 'rows.txt')}: ${join(dir, 'table.csv')} is a file, not a folder`,
+    );
+    assert.match(invalidJobMessage(outputs('{type: uri_folder, path: ./table.csv}')), /outputs\.rows\.path: expected a folder for the output, but .*\/table\.csv is a file$/);
+    assert.match(invalidJobMessage(outputs('{type: uri_file, path: ./out}')), /outputs\.rows\.path: expected a file path for the output, but .*\/out is a folder$/);
+    assert.match(invalidJobMessage(BASE + '  append_row_to: ./table.csv/deeper/rows.txt\n'), /^job\.yml:8:\d+: task\.append_row_to: cannot write .*\/table\.csv\/deeper\/rows\.txt: .*\/table\.csv is a file, not a folder$/);
+    assert.equal(resolveText(outputs('{type: uri_file, path: ./new/folders/rows.txt}')).outputs.rows?.path, join(dir, 'new', 'folders', 'rows.txt'), 'missing folders are fine');
+  });
+
+  it('an environment variable with a NUL byte, or a name with "="', () => {
+    assert.equal(
+      invalidJobMessage(job('environment_variables: {A: "x\\0y"}\n')),
+      'job.yml:5:25: environment_variables.A: expected a value without a NUL byte (\\0): an environment variable cannot hold one, got "x\\u0000y"',
+    );
+    assert.match(invalidJobMessage(job('environment_variables: {"A=B": "1"}\n')), /environment_variables\.A=B: expected a variable name without "=" or a NUL byte, got "A=B"$/);
+  });
+});
+
 describe('resolveParallelJob: notices for fields with no local effect', () => {
   it('one notice for cloud-only resources and environment fields', () => {
     const resolved = resolveText(
@@ -659,8 +709,8 @@ describe('resolveParallelJob: notices for fields with no local effect', () => {
 
   it('a named compute runs locally, and says so', () => {
     const resolved = resolveText(job('compute: azureml:cpu-cluster\n'));
-    assert.equal(resolved.compute, 'local');
-    assert.deepEqual(resolved.notices, ['compute "azureml:cpu-cluster" is not configured on this machine (no minibatch.config.yml entry); running locally']);
+    assert.deepEqual(resolved.compute, { kind: 'local', name: 'local' });
+    assert.deepEqual(resolved.notices, ['compute "azureml:cpu-cluster" is not configured on this machine (no minibatch.config.yml in this folder or your home, and MINIBATCH_CONFIG is not set); running locally']);
   });
 
   it('--compute local over a named compute says so', () => {

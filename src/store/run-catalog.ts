@@ -99,7 +99,7 @@ export function describeRun(runDir: string): RunListing | undefined {
     kind: 'job',
     runId: firstRun.runId,
     runDir,
-    name: summary?.name ?? undefined,
+    name: summary?.name ?? nameFromJobFile(runDir),
     jobFile: firstRun.jobFile,
     status,
     reason: ended ? lastEnd?.reason : status === 'interrupted' ? 'the driver stopped without ending the run (killed?); job resume goes on with it' : undefined,
@@ -149,6 +149,15 @@ function describePipeline(runDir: string): RunListing | undefined {
     total: steps.length,
     driver,
   };
+}
+
+/** A running job has no summary yet: its name is in the job.yml the driver wrote at start. */
+function nameFromJobFile(runDir: string): string | undefined {
+  try {
+    return /^name: (.+)$/m.exec(readFileSync(join(runDir, 'job.yml'), 'utf8'))?.[1]?.trim().replace(/^(["'])(.*)\1$/, '$2');
+  } catch {
+    return undefined;
+  }
 }
 
 interface StoredSummary {

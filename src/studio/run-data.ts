@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import Papa from 'papaparse';
 import { parse } from 'yaml';
@@ -28,7 +28,7 @@ export function runDirOf(home: string, id: string): string {
   const runs = join(home, 'runs');
   if (existsSync(join(runs, id))) return join(runs, id);
   const dot = id.lastIndexOf('.');
-  if (dot > 0) {
+  if (dot > 0 && dot < id.length - 1) {
     const stepDir = join(runs, id.slice(0, dot), 'steps', id.slice(dot + 1));
     if (existsSync(stepDir)) return stepDir;
   }
@@ -151,11 +151,16 @@ const SORTABLE = new Set(['id', 'tries', 'process', 'start', 'total', 'succeeded
 /** The per-mini-batch table, filtered, sorted and paginated on the server (10,000+ rows stay fast). */
 export function batchesOf(home: string, id: string, query: URLSearchParams): { total: number; rows: BatchRow[] } {
   const directory = new RunDirectory(runDirOf(home, id), id);
-  let rows: BatchRow[] = processedRows(directory.processedBatches)
-    .map((fields) => {
-      const [batchId, tries, process, start, total, succeeded, failed, seconds, status, ...error] = fields;
-      return { id: Number(batchId), tries: Number(tries), process: process ?? '', start: start ?? '', total: Number(total), succeeded: Number(succeeded), failed: Number(failed), seconds: Number(seconds), status: status ?? '', error: error.join(',') };
-    });
+  // The file logs every commit of every session, in commit order: a mini-batch that a resume or
+  // rerun-failed ran again has a row per session, and its last one is its state now.
+  const latest = new Map<number, BatchRow>();
+  for (const fields of processedRows(directory.processedBatches)) {
+    const [batchId, tries, process, start, total, succeeded, failed, seconds, status, ...error] = fields;
+    const row = { id: Number(batchId), tries: Number(tries), process: process ?? '', start: start ?? '', total: Number(total), succeeded: Number(succeeded), failed: Number(failed), seconds: Number(seconds), status: status ?? '', error: error.join(',') };
+    latest.delete(row.id);
+    latest.set(row.id, row);
+  }
+  let rows: BatchRow[] = [...latest.values()];
   const status = query.get('status');
   if (status) rows = rows.filter((row) => row.status === status);
   const q = query.get('q')?.toLowerCase();
@@ -226,10 +231,28 @@ export interface FileEntry {
 /** Files under a folder (depth-limited), relative to it. */
 export function listTree(root: string, maxEntries = 2_000): FileEntry[] {
   const out: FileEntry[] = [];
+  if (!existsSync(root)) return out;
+  const realRoot = realpathSync(root);
+  // A symbolic link is listed (and walked) only when it stays inside root: safeResolve refuses the others.
+  const inside = (path: string) => {
+    try {
+      const real = realpathSync(path);
+      return real === realRoot || real.startsWith(realRoot + sep);
+    } catch {
+      return false;
+    }
+  };
   const walk = (dir: string) => {
-    for (const name of readdirSync(dir).sort()) {
+    let names: string[];
+    try {
+      names = readdirSync(dir).sort();
+    } catch {
+      return;
+    }
+    for (const name of names) {
       if (out.length >= maxEntries) return;
       const path = join(dir, name);
+      if (lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink() && !inside(path)) continue;
       const stat = statSync(path, { throwIfNoEntry: false });
       if (!stat) continue;
       const rel = relative(root, path);
@@ -239,7 +262,7 @@ export function listTree(root: string, maxEntries = 2_000): FileEntry[] {
       } else out.push({ path: rel, size: stat.size, kind: 'file' });
     }
   };
-  if (existsSync(root)) walk(root);
+  walk(root);
   return out;
 }
 

@@ -81,7 +81,12 @@ async function handle(request: IncomingMessage, response: ServerResponse, option
   const path = url.pathname;
   if (!path.startsWith('/api/')) return serveUi(path, response);
 
-  const parts = path.split('/').filter(Boolean).map(decodeURIComponent); // ['api', 'runs', id, what]
+  let parts: string[]; // ['api', 'runs', id, what]
+  try {
+    parts = path.split('/').filter(Boolean).map(decodeURIComponent);
+  } catch {
+    throw new StudioError(400, `not a valid address: ${path}`);
+  }
   const { home } = options;
   if (parts[1] !== 'runs') throw new StudioError(404, `no API ${path}`);
   if (parts.length === 2) {
@@ -140,7 +145,14 @@ function sendFile(path: string, download: boolean, response: ServerResponse): vo
     'Content-Length': stat.size,
     ...(download ? { 'Content-Disposition': `attachment; filename="${basename(path).replace(/[^\w.-]/g, '_')}"` } : {}),
   });
-  createReadStream(path).pipe(response);
+  // No more than the size announced (a log may grow meanwhile); a read error ends this response, not the server.
+  if (stat.size === 0) {
+    response.end();
+    return;
+  }
+  createReadStream(path, { start: 0, end: stat.size - 1 })
+    .on('error', () => response.destroy())
+    .pipe(response);
 }
 
 /** Server-sent events: the run's progress once a second until it is no longer running. */
@@ -180,7 +192,11 @@ function action(id: string, what: string, options: StudioOptions, response: Serv
   if (what === 'cancel') {
     if (run.status !== 'running' || !run.driver) throw new StudioError(409, `run ${id} is not running (status: ${run.status})`);
     if (run.driver.host !== hostname()) throw new StudioError(409, `run ${id} is driven from ${run.driver.host}; cancel it there`);
-    process.kill(run.driver.pid, 'SIGTERM');
+    try {
+      process.kill(run.driver.pid, 'SIGTERM');
+    } catch {
+      throw new StudioError(409, `run ${id} is no longer running (its driver is gone)`);
+    }
     sendJson(response, 202, { ok: true, message: `asked the driver (pid ${run.driver.pid}) to stop; running mini-batches may commit first` });
     return;
   }

@@ -13,6 +13,10 @@ import { CLI, REPO, makeJob, readLines, runCli, tempDir } from '../helpers.js';
  * The studio end to end: real runs made by the real CLI, the real server, and Debian's
  * Chromium driven by playwright-core. The run page's screenshot in the README comes from here.
  */
+// The callbacks given to page.waitForFunction / evaluate run in the browser, where these exist.
+declare const document: { querySelector(selector: string): { textContent: string | null } | null; querySelectorAll(selector: string): { length: number } };
+declare const window: { scrollTo(x: number, y: number): void };
+
 const CHROMIUM = '/usr/bin/chromium';
 const NO_CHROMIUM = existsSync(CHROMIUM) ? false : 'Debian chromium is not installed (apt-get install chromium)';
 const LAUNCH_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];

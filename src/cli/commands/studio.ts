@@ -21,7 +21,11 @@ export async function studioCommand(options: { port?: string; host?: string }): 
   process.stdout.write(`minibatch studio: runs of ${home}\n  http://${shown}:${actualPort}/${token ? `?token=${token}` : ''}\n`);
   if (token) process.stdout.write(`  bound to ${host}: every request needs this token (the link above sets it once in a browser; scripts send Authorization: Bearer <token>)\n`);
   await new Promise<void>((resolve) => {
-    const stop = () => server.close(() => resolve());
+    // Open event streams would keep close() waiting forever: end them too.
+    const stop = () => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
