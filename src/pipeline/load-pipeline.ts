@@ -7,6 +7,7 @@ import { validateParallelJob } from '../spec/resolve-job.js';
 import { formatIssues, dottedPath } from '../spec/schema-errors.js';
 import { soleExpression } from '../spec/bindings.js';
 import { closestName } from '../spec/suggest.js';
+import { applyOverrides } from '../spec/overrides.js';
 import { YamlSource, type FieldPath } from '../spec/yaml-source.js';
 import { KNOWN_PIPELINE_FIELDS, commandStepSchema, pipelineSchema, type CommandStepOptions, type PipelineOptions } from './pipeline-schema.js';
 
@@ -43,6 +44,22 @@ export interface LoadedPipeline {
   order: string[];
   outputs: Record<string, StepOutput>;
   forceRerun: boolean;
+}
+
+/**
+ * `--set` on a pipeline: `jobs.<step>.…` must name a step that exists (a typo would otherwise
+ * create a half-defined step and fail with a confusing message about it).
+ */
+export function applyPipelineOverrides(source: YamlSource, sets: readonly string[]): void {
+  const jobs = source.document.get('jobs');
+  const steps = isMap(jobs) ? (jobs as YAMLMap).items.map((pair) => String(isScalar(pair.key) ? pair.key.value : pair.key)) : [];
+  for (const assignment of sets) {
+    const match = /^jobs\.([^.=]+)\.[^=]/.exec(assignment);
+    if (match && !steps.includes(match[1] ?? '')) {
+      throw new InvalidInputError('E_USAGE', unknownName(`--set ${assignment}: the pipeline has no step "${match[1]}"`, match[1] ?? '', steps, 'steps'));
+    }
+  }
+  applyOverrides(source, sets);
 }
 
 /** Does the file hold a pipeline (rather than a single job)? */

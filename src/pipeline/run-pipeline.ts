@@ -5,11 +5,10 @@ import { formatClock } from '../logs/format-duration.js';
 import { RunDirectory, minibatchHome } from '../logs/run-directory.js';
 import { runParallelJob } from '../run/run-parallel-job.js';
 import { markDriver, unmarkDriver } from '../store/run-catalog.js';
-import { applyOverrides } from '../spec/overrides.js';
 import { YamlSource } from '../spec/yaml-source.js';
 import { runCommandStep } from './command-step.js';
 import { ReuseIndex, fingerprintStep, linkReusedOutputs, type StepFingerprint } from './step-reuse.js';
-import { loadPipeline, type LoadedPipeline, type PipelineStep } from './load-pipeline.js';
+import { applyPipelineOverrides, loadPipeline, type LoadedPipeline, type PipelineStep } from './load-pipeline.js';
 
 export type StepStatus = 'waiting' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
 
@@ -75,7 +74,7 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RunPipel
   const emit = options.onEvent ?? (() => {});
   const home = options.home ?? minibatchHome();
   const source = YamlSource.read(options.file);
-  applyOverrides(source, options.sets ?? []);
+  applyPipelineOverrides(source, options.sets ?? []);
   const name = (source.toJS() as { name?: unknown }).name;
   const directory = RunDirectory.allocate(home, typeof name === 'string' ? name : 'pipeline');
   const pipeline = loadPipeline(source, options.file, directory, home);

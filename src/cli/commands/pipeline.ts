@@ -1,8 +1,7 @@
 import { formatClock } from '../../logs/format-duration.js';
 import { RunDirectory } from '../../logs/run-directory.js';
-import { isPipelineSource, loadPipeline } from '../../pipeline/load-pipeline.js';
+import { applyPipelineOverrides, isPipelineSource, loadPipeline } from '../../pipeline/load-pipeline.js';
 import { runPipeline } from '../../pipeline/run-pipeline.js';
-import { applyOverrides } from '../../spec/overrides.js';
 import { YamlSource } from '../../spec/yaml-source.js';
 import { EXIT } from '../exit.js';
 
@@ -66,7 +65,7 @@ export async function runPipelineCommand(file: string, options: { set: string[];
 /** `minibatch validate pipeline.yml`: the pipeline and every step checked, nothing run. */
 export function validatePipelineCommand(file: string, sets: string[]): number {
   const source = YamlSource.read(file);
-  applyOverrides(source, sets);
+  applyPipelineOverrides(source, sets);
   const pipeline = loadPipeline(source, file, new RunDirectory('<run-dir>', '<run-id>'), '<home>');
   const edges = [...pipeline.steps.values()].flatMap((step) => step.dependsOn.map((from) => `${from} → ${step.name}`));
   process.stdout.write(`${file}: valid pipeline: ${pipeline.steps.size} step(s) in order ${pipeline.order.join(', ')}${edges.length > 0 ? `; edges: ${edges.join(', ')}` : ''}\n`);
