@@ -229,31 +229,28 @@ async function launchWithMpirun(mpirun: string, launch: Launch): Promise<LaunchO
       if (tagged[2] === 'stderr') keepTail(tails[rank] ?? [], [body]);
     }
   };
-  let pendingOut = '';
-  let pendingErr = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    pendingOut += chunk.toString('utf8');
-    const cut = pendingOut.lastIndexOf('\n');
-    if (cut >= 0) {
-      handle(pendingOut.slice(0, cut));
-      pendingOut = pendingOut.slice(cut + 1);
-    }
-  });
-  child.stderr.on('data', (chunk: Buffer) => {
-    pendingErr += chunk.toString('utf8');
-    const cut = pendingErr.lastIndexOf('\n');
-    if (cut >= 0) {
-      handle(pendingErr.slice(0, cut));
-      pendingErr = pendingErr.slice(cut + 1);
-    }
-  });
+  // Whole lines only: a chunk may end mid-line, and a tag is only at a line's start.
+  const wholeLines = (stream: NodeJS.ReadableStream) => {
+    let pending = '';
+    stream.on('data', (chunk: Buffer) => {
+      pending += chunk.toString('utf8');
+      const cut = pending.lastIndexOf('\n');
+      if (cut >= 0) {
+        handle(pending.slice(0, cut));
+        pending = pending.slice(cut + 1);
+      }
+    });
+    return () => pending;
+  };
+  const restOut = wholeLines(child.stdout);
+  const restErr = wholeLines(child.stderr);
   const onAbort = () => killGroup(child);
   launch.signal.addEventListener('abort', onAbort, { once: true });
   const [code, killedBy] = await new Promise<[number | null, NodeJS.Signals | null]>((done) => {
     child.on('error', () => done([127, null]));
     child.on('close', (exitCode, signalName) => done([exitCode, signalName]));
   });
-  handle(`${pendingOut}\n${pendingErr}`);
+  handle(`${restOut()}\n${restErr()}`);
   launch.signal.removeEventListener('abort', onAbort);
   if (code !== 0 && !failure) {
     // mpirun itself failed (could not start the ranks): its own words are the error.
