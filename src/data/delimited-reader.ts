@@ -80,21 +80,42 @@ function converterFor(column: ColumnSpec, emptyAsString: boolean): Converter {
   }
 }
 
+/** What a Papa Parse quote error means for the user, by its code. */
+const QUOTE_PROBLEMS: Record<string, string> = {
+  MissingQuotes: 'a quoted field that starts on this line is never closed: it runs to the end of the file, so the lines after it cannot be read as rows (close the quote, or write a literal quote as "")',
+  InvalidQuotes: 'a quoted field is malformed: its closing quote is followed by other text, so the rows after it cannot be told apart (write a literal quote as "")',
+};
+
 /**
- * Parses a delimited part into typed row objects. A row with the wrong number of fields is
- * reported with its file and line and left out (a failed item); the job goes on.
+ * Parses a delimited part into typed row objects. A row with the wrong number of fields, or
+ * with a quote that is never closed or is malformed, is reported with its file and line and
+ * left out (a failed item); the job goes on.
  */
 export async function readDelimitedPart(part: DelimitedPart): Promise<ReadRows> {
   const bytes = await readRange(part.file, part.start, part.end);
   const text = decodeRange(bytes, part.options.encoding, part.file, part.line);
-  const parsed = Papa.parse<string[]>(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, { delimiter: part.options.delimiter, skipEmptyLines: true });
+  // Empty lines are skipped below, not by Papa Parse: its error rows then index `records`, and line numbers stay right.
+  const parsed = Papa.parse<string[]>(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, { delimiter: part.options.delimiter, skipEmptyLines: false });
+  const quoteErrors = new Map<number, string>();
+  for (const error of parsed.errors) {
+    if (error.type === 'Quotes' && error.row !== undefined && !quoteErrors.has(error.row)) quoteErrors.set(error.row, error.code);
+  }
   const names = part.columns.map((column) => column.name);
   const converters = part.columns.map((column) => converterFor(column, part.options.emptyAsString));
   const rows: Record<string, unknown>[] = [];
   const problems: RowProblem[] = [];
   const records = parsed.data;
+  let quoteLine: number | undefined;
   for (let index = 0; index < records.length; index++) {
     const record = records[index] as string[];
+    if (record.length === 1 && record[0] === '') continue; // an empty line is no record
+    const quoteError = quoteErrors.get(index);
+    if (quoteError !== undefined) {
+      const line = lineOfRecord(records, index, part.line);
+      quoteLine ??= line;
+      problems.push({ file: part.file, line, message: QUOTE_PROBLEMS[quoteError] ?? `malformed quotes (${quoteError})` });
+      continue;
+    }
     if (record.length !== names.length) {
       problems.push({
         file: part.file,
@@ -106,6 +127,10 @@ export async function readDelimitedPart(part: DelimitedPart): Promise<ReadRows> 
     const row: Record<string, unknown> = {};
     for (let column = 0; column < names.length; column++) row[names[column] as string] = (converters[column] as Converter)(record[column] as string);
     rows.push(row);
+  }
+  // A malformed quote can swallow records the splitter counted apart: each is a failed item too.
+  for (let missing = part.rows - rows.length - problems.length; quoteLine !== undefined && missing > 0; missing--) {
+    problems.push({ file: part.file, line: quoteLine, message: 'a row read into the malformed quoted field of this line' });
   }
   return { columns: names, rows, problems };
 }

@@ -1,4 +1,5 @@
 import { readdir, realpath, stat } from 'node:fs/promises';
+import { InvalidInputError } from '../errors.js';
 
 /**
  * Every file under `root`, recursively, in a deterministic order (entries sorted by name at
@@ -13,6 +14,7 @@ export async function* listFiles(root: string): AsyncGenerator<string> {
 async function* walk(folder: string, visited: Set<string>): AsyncGenerator<string> {
   // One folder's entries are read at once: they must all be known to be sorted anyway.
   const entries = (await readdir(folder, { withFileTypes: true })).filter((entry) => !entry.name.startsWith('.'));
+  if (entries.some((entry) => entry.name.includes('\uFFFD'))) await refuseUndecodableNames(folder);
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const prefix = folder.endsWith('/') ? folder : `${folder}/`;
   for (const entry of entries) {
@@ -32,4 +34,48 @@ async function* walk(folder: string, visited: Set<string>): AsyncGenerator<strin
       yield path;
     }
   }
+}
+
+/**
+ * A name that is not UTF-8 reaches JS as U+FFFD and can no longer be opened by it (nor handed to
+ * a script as text): refused, naming the folder and the name's bytes. A name that really holds
+ * U+FFFD, correctly encoded, passes.
+ */
+async function refuseUndecodableNames(folder: string): Promise<void> {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  for (const raw of await readdir(folder, { encoding: 'buffer' })) {
+    if (raw[0] === 0x2e) continue; // hidden: skipped anyway
+    try {
+      decoder.decode(raw);
+    } catch {
+      throw new InvalidInputError(
+        'E_JOB_INVALID',
+        `${folder}: the file name "${escapeName(raw)}" is not valid UTF-8; minibatch hands paths to scripts as text, so rename it (e.g. convmv -f latin1 -t utf8 --notest)`,
+      );
+    }
+  }
+}
+
+/** Valid UTF-8 as text, every other byte as \xNN. */
+function escapeName(raw: Buffer): string {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  let out = '';
+  for (let at = 0; at < raw.length; ) {
+    const lead = raw[at] ?? 0;
+    const length = lead < 0x80 ? 1 : lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 0;
+    let text: string | undefined;
+    try {
+      if (length > 0 && at + length <= raw.length) text = decoder.decode(raw.subarray(at, at + length));
+    } catch {
+      text = undefined;
+    }
+    if (text !== undefined && (length > 1 || (lead >= 0x20 && lead !== 0x7f))) {
+      out += text;
+      at += length;
+    } else {
+      out += `\\x${lead.toString(16).padStart(2, '0')}`;
+      at += 1;
+    }
+  }
+  return out;
 }

@@ -133,6 +133,35 @@ describe('delimited splitting by byte ranges on record boundaries', () => {
     assert.equal(latin.rows[1]?.a, 'café');
   });
 
+  it('reports an unclosed quote as an unreadable row at the line it opens, not a silently merged row', async () => {
+    const file = tempFile('quote.csv', 'a,b\n0,ok\n1,"open\n2,3\n');
+    const { rows, problems } = await readAll(file, 1 << 20);
+    assert.deepEqual(rows, [{ a: 0, b: 'ok' }]);
+    assert.equal(problems.length, 1);
+    assert.equal(problems[0]?.line, 3);
+    assert.match(problems[0]?.message ?? '', /^a quoted field that starts on this line is never closed: it runs to the end of the file/);
+  });
+
+  it('reports a malformed quote, counting every record it swallowed as unreadable', async () => {
+    // The splitter sees 3 records after the header; the parser merges the last two into the bad field.
+    const file = tempFile('bad-quote.csv', 'a,b\n1,2\n3,"x"y\n5,6\n');
+    const { rows, problems } = await readAll(file, 1 << 20);
+    assert.deepEqual(rows, [{ a: 1, b: '2' }]); // the sample saw the bad field: b is typed as text
+    assert.deepEqual(problems.map((problem) => problem.line), [3, 3]);
+    assert.match(problems[0]?.message ?? '', /^a quoted field is malformed: /);
+  });
+
+  it('gives the right line for a bad row after blank lines', async () => {
+    const file = tempFile('blank.csv', 'a,b\n1,2\n\n\n3\n');
+    const { problems } = await readAll(file, 1 << 20);
+    assert.deepEqual(problems, [{ file, line: 5, message: 'expected 2 fields, got 1' }]);
+  });
+
+  it('refuses a header that names a column twice', async () => {
+    const file = tempFile('dup.csv', 'a,b,a\n1,2,3\n');
+    await assert.rejects(readAll(file, 1 << 20), { message: `${file}: the header names the column "a" twice (columns 1 and 3); expected unique column names: rename one` });
+  });
+
   it('an empty file has no header to read; a header-only file has no rows', async () => {
     await assert.rejects(readAll(tempFile('empty.csv', ''), 100), /empty\.csv: expected a header row, but the file is empty/);
     const { rows, parts } = await readAll(tempFile('header.csv', 'a,b\n'), 100);

@@ -48,6 +48,15 @@ export async function planDelimitedFile(file: string, options: DelimitedOptions,
       const header = records.shift();
       if (!header) throw new InvalidInputError('E_JOB_INVALID', `${file}: expected a header row, but the file is empty`);
       names = header.map((name, index) => name.trim() || `Column${index + 1}`);
+      // Rows are objects keyed by column name: a second "a" would silently overwrite the first.
+      const seen = new Map<string, number>();
+      names.forEach((name, index) => {
+        const first = seen.get(name);
+        if (first !== undefined) {
+          throw new InvalidInputError('E_JOB_INVALID', `${file}: the header names the column "${name}" twice (columns ${first + 1} and ${index + 1}); expected unique column names: rename one`);
+        }
+        seen.set(name, index);
+      });
     } else if (givenColumns) {
       names = givenColumns;
     } else {

@@ -1,20 +1,65 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { relative } from 'node:path';
+import { readFileSync, statSync } from 'node:fs';
+import { basename, relative } from 'node:path';
 import { listFiles } from '../data/file-list.js';
-import type { RunFingerprint } from '../store/run-store.js';
+import { InvalidInputError, MinibatchError } from '../errors.js';
+import type { ResolvedInput } from '../spec/resolve-job.js';
+import type { InputFingerprint, RunFingerprint } from '../store/run-store.js';
 
-/** What a run starts from: the job file's text, its overrides, the code folder's content. */
-export async function fingerprintRun(jobFile: string, sets: readonly string[], code: string): Promise<RunFingerprint> {
+/** Inputs of more files than this keep only their hash: a resume then says "changed", not how. */
+const MAX_LISTED_FILES = 5_000;
+const ENTRY_BYTES = 12;
+
+/**
+ * What a run starts from: the job file's text, its overrides, the code folder's content and,
+ * when `inputs` are given, every asset input's file list with sizes and modification times.
+ */
+export async function fingerprintRun(jobFile: string, sets: readonly string[], code: string, inputs?: Readonly<Record<string, ResolvedInput>>): Promise<RunFingerprint> {
   const codeHash = createHash('sha256');
   for await (const file of listFiles(code)) {
     codeHash.update(relative(code, file)).update('\0').update(readFileSync(file)).update('\0');
   }
-  return {
+  const fingerprint: RunFingerprint = {
     sets: [...sets],
     jobSha256: createHash('sha256').update(readFileSync(jobFile)).digest('hex'),
     codeSha256: codeHash.digest('hex'),
   };
+  if (inputs) {
+    fingerprint.inputs = [];
+    for (const input of Object.values(inputs)) {
+      if (input.kind === 'asset') fingerprint.inputs.push(await fingerprintInput(input.name, input.sourcePath));
+    }
+  }
+  return fingerprint;
+}
+
+/** One input's files (a missing optional input has none), by stat only. */
+export async function fingerprintInput(name: string, path: string): Promise<InputFingerprint> {
+  const hash = createHash('sha256');
+  const entries: Buffer[] = [];
+  let files = 0;
+  const root = statSync(path, { throwIfNoEntry: false });
+  const listing = root === undefined ? [] : root.isDirectory() ? listFiles(path) : [path];
+  try {
+    for await (const file of listing) {
+      const stat = statSync(file, { throwIfNoEntry: false });
+      if (!stat) continue; // gone since it was listed
+      const name = file === path ? basename(path) : relative(path, file);
+      const meta = `${stat.size}:${stat.mtimeMs}`;
+      hash.update(name).update('\0').update(meta).update('\0');
+      files++;
+      if (files <= MAX_LISTED_FILES) {
+        const entry = Buffer.alloc(ENTRY_BYTES);
+        createHash('sha256').update(name).digest().copy(entry, 0, 0, 8);
+        createHash('sha256').update(name).update('\0').update(meta).digest().copy(entry, 8, 0, 4);
+        entries.push(entry);
+      }
+    }
+  } catch (error) {
+    if (error instanceof MinibatchError) throw error;
+    throw new InvalidInputError('E_INPUT_NOT_FOUND', `input ${name} (${path}) cannot be listed: ${(error as Error).message}`);
+  }
+  return { name, path, files, sha256: hash.digest('hex'), ...(files <= MAX_LISTED_FILES ? { entries: Buffer.concat(entries).toString('base64') } : {}) };
 }
 
 /** What differs between two fingerprints, in words; empty when nothing does. */
@@ -22,5 +67,41 @@ export function describeChanges(before: RunFingerprint, now: RunFingerprint, job
   const changes: string[] = [];
   if (before.jobSha256 !== now.jobSha256) changes.push(`the job file ${jobFile} changed`);
   if (before.codeSha256 !== now.codeSha256) changes.push(`the code folder ${code} changed`);
+  // A run started before inputs were fingerprinted has nothing to compare with.
+  for (const input of before.inputs && now.inputs ? now.inputs : []) {
+    const earlier = before.inputs?.find((one) => one.name === input.name && one.path === input.path);
+    if (earlier && earlier.sha256 !== input.sha256) changes.push(`input ${input.name} (${input.path}) changed: ${describeInputChange(earlier, input)}`);
+  }
   return changes;
+}
+
+function describeInputChange(before: InputFingerprint, now: InputFingerprint): string {
+  if (before.entries === undefined || now.entries === undefined) {
+    // Too many files to keep one entry each: only the totals can be told apart.
+    return before.files === now.files ? `${now.files} files before and now, but names, sizes or modification times differ` : `${before.files} files before, ${now.files} now`;
+  }
+  const earlier = entryMap(before.entries);
+  const later = entryMap(now.entries);
+  let added = 0;
+  let modified = 0;
+  for (const [name, meta] of later) {
+    const old = earlier.get(name);
+    if (old === undefined) added++;
+    else if (old !== meta) modified++;
+  }
+  let removed = 0;
+  for (const name of earlier.keys()) if (!later.has(name)) removed++;
+  const counts = [`${added} added`, `${removed} removed`, `${modified} modified`];
+  const total = added + removed + modified;
+  return `${total} ${total === 1 ? 'file' : 'files'} added/removed/modified (${counts.join(', ')})`;
+}
+
+/** Path hash → size-and-mtime hash, from an `entries` string. */
+function entryMap(entries: string): Map<string, string> {
+  const bytes = Buffer.from(entries, 'base64');
+  const map = new Map<string, string>();
+  for (let at = 0; at + ENTRY_BYTES <= bytes.length; at += ENTRY_BYTES) {
+    map.set(bytes.toString('hex', at, at + 8), bytes.toString('hex', at + 8, at + ENTRY_BYTES));
+  }
+  return map;
 }

@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { appendFileSync, closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { MiniBatch } from '../data/descriptors.js';
-import { IllegalStateError, type SerializedError } from '../errors.js';
+import { IllegalStateError, serializeError, type SerializedError } from '../errors.js';
 import type { ControllerMessage, TaskMessage, TaskResult, WorkerMessage, WorkerSetup } from './protocol.js';
 import { startWorkerProcess, type WorkerProcess, type WorkerRuntime } from './worker-process.js';
 
@@ -264,7 +264,15 @@ export class WorkerPool {
       MINIBATCH_GLOBAL_RANK: String(firstGlobalRank + slot.rank),
       MINIBATCH_WORLD_SIZE: String(setup.worldSize),
     };
-    const worker = startWorkerProcess(this.#options.runtime, { cwd: this.#options.cwd, env, stdoutFd: slot.stdoutFd, stderrFd: slot.stderrFd });
+    let worker: WorkerProcess;
+    try {
+      worker = startWorkerProcess(this.#options.runtime, { cwd: this.#options.cwd, env, stdoutFd: slot.stdoutFd, stderrFd: slot.stderrFd });
+    } catch (error) {
+      // fork/spawn threw (an argument Node refuses): every try would; the node fails, later
+      // (its handlers may be mid-start), instead of the throw escaping and the run hanging.
+      this.#failSpawn(slot, error);
+      return;
+    }
     const child = worker.child;
     slot.channel = worker;
     slot.child = child;
@@ -281,6 +289,20 @@ export class WorkerPool {
     });
     child.on('error', (error) => this.#handlers.onLog('WARNING', `node-${nodeRank}/process-${slot.rank}: ${error.message}`));
     this.#send(slot, { t: 'init', setup: { ...setup, nodeRank, processRank: slot.rank, globalRank: firstGlobalRank + slot.rank } });
+  }
+
+  #failSpawn(slot: Slot, thrown: unknown): void {
+    slot.state = 'stopped';
+    slot.child = undefined;
+    slot.channel = undefined;
+    const error = serializeError(thrown);
+    setImmediate(() => {
+      if (this.#state !== 'running') return;
+      this.#state = 'failed';
+      for (const other of this.#slots) void this.#kill(other, 'stopped');
+      const message = `node-${this.#options.nodeRank}/process-${slot.rank}: cannot start a worker process: ${error.message}`;
+      this.#handlers.onNodeFailed({ node: this.#options.nodeRank, contract: false, error, message });
+    });
   }
 
   #send(slot: Slot, message: ControllerMessage): void {

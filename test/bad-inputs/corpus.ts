@@ -822,12 +822,11 @@ add(
         output: { rows: 3 },
       }
     : {
-        // Checked by hand as nobody (setpriv): the run starts, then fails with exit 1.
+        // Runs only as non-root; checked by hand as nobody (setpriv): refused at validation, exit 2, no run directory.
         name: 'path: an unreadable input folder (chmod 000)',
         files: { ...ECHO_JOB, data: { mode: 0o000 } },
         job: jsJob(),
         expectExit: 2,
-        bug: 'passes validation, then the run fails with exit 1: "reading the input failed: EACCES: permission denied, scandir …/data"',
         expectStderr: /job\.yml:3:\d+: inputs\.data\.path: .*\/data/,
       },
   IS_ROOT
@@ -883,7 +882,6 @@ add(
     files: { ...ECHO_JOB, out: 'not a folder\n' },
     job: jsJob(),
     expectExit: 2,
-    bug: 'internal error (exit 70, EEXIST from mkdir in new AppendRowWriter) after the run directory was created',
     expectStderr: /^minibatch: job\.yml:5:\d+: outputs\.rows\.path: .*out/m,
     output: 'absent',
   },
@@ -1259,7 +1257,6 @@ add(
     files: csvTable('quote.csv', 'a,b\n1,"open\n2,3\n'),
     job: tableJob({ top: 'error_threshold: 0' }),
     expectExit: 1,
-    bug: 'silently accepted: the quote runs to the end of the file, the job writes 1 row {"a":1,"b":"open\\n2,3\\n"} and succeeds; the row "2,3" is lost without a failed item',
     expectStderr: /\/data\/quote\.csv:2: /,
   },
   {
@@ -1686,7 +1683,6 @@ add(
     job: jsJob(),
     args: ['--set', 'retry_setings.max_retries=1'],
     expectExit: 2,
-    bug: 'YamlSource.locate matches --set overrides only at or under their path, so the unknown key is blamed on job.yml:1:1',
     expectStderr: /--set retry_setings\.max_retries=1: retry_setings: unknown field \(did you mean "retry_settings"\?\)/,
   },
   {
@@ -1738,7 +1734,6 @@ add(
     files: ECHO_JOB,
     job: jsJob({ inputs: '  data: {type: uri_folder, path: ./nope, optional: true}' }),
     expectExit: 2,
-    bug: 'passes validation, then the run fails with exit 1: "reading the input failed: ENOENT: no such file or directory, realpath …"',
     expectStderr: /job\.yml:3:\d+: inputs\.data\.path: input path does not exist: \/.*\/nope$/m,
   },
   {
@@ -1747,7 +1742,6 @@ add(
     setup: (dir) => writeFileSync(Buffer.concat([Buffer.from(`${dir}/data/caf`), Buffer.from([0xe9]), Buffer.from('.txt')]), '1\n'),
     job: jsJob(),
     expectExit: 2,
-    bug: 'the name is listed with U+FFFD, then its mini-batch (ok.txt too) fails with the misleading "input file …/caf\uFFFD.txt cannot be read: it no longer exists"; the job exits 0',
     expectStderr: /caf.*\.txt.*not valid UTF-8/,
   },
   {
@@ -1783,7 +1777,6 @@ add(
     job: tableJob(),
     expectExit: 2,
     started: true,
-    bug: 'silently accepted: the row is {"a":2}, the first column\'s values are lost without a word',
     expectStderr: /dup\.csv.*"a".*(twice|duplicate)/i,
   },
   {
@@ -1807,8 +1800,6 @@ add(
     files: ECHO_JOB,
     job: jsJob({ top: 'environment_variables: {A: "x\\0y"}' }),
     expectExit: 2,
-    // Not run: the CLI prints an internal error (ERR_INVALID_ARG_VALUE from fork) and then never exits.
-    skip: 'known bug: internal error from child_process.fork, then the CLI hangs forever with out/rows.txt.minibatch-partial on disk (runCli has no timeout)',
     expectStderr: /job\.yml:11:\d+: environment_variables\.A: /,
   },
   {

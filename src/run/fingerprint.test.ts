@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import type { RunFingerprint } from '../store/run-store.js';
+import { describeChanges, fingerprintInput } from './fingerprint.js';
+
+const base: RunFingerprint = { sets: [], jobSha256: 'j', codeSha256: 'c' };
+
+function folder(files: number): string {
+  const dir = join(mkdtempSync(join(tmpdir(), 'mb-fingerprint-')), 'data');
+  mkdirSync(dir);
+  for (let i = 0; i < files; i++) writeFileSync(join(dir, `f-${i}.txt`), `${i}\n`);
+  return dir;
+}
+
+describe('input fingerprint', () => {
+  it('counts files added, removed and modified (by size or mtime)', async () => {
+    const dir = folder(4);
+    const before = await fingerprintInput('data', dir);
+    assert.equal(before.files, 4);
+    assert.deepEqual(describeChanges({ ...base, inputs: [before] }, { ...base, inputs: [await fingerprintInput('data', dir)] }, 'job.yml', 'src'), []);
+    writeFileSync(join(dir, 'new.txt'), 'x');
+    rmSync(join(dir, 'f-0.txt'));
+    writeFileSync(join(dir, 'f-1.txt'), 'longer\n');
+    const now = await fingerprintInput('data', dir);
+    assert.deepEqual(describeChanges({ ...base, inputs: [before] }, { ...base, inputs: [now] }, 'job.yml', 'src'), [
+      `input data (${dir}) changed: 3 files added/removed/modified (1 added, 1 removed, 1 modified)`,
+    ]);
+  });
+
+  it('a missing (optional) input has no files; a single file is fingerprinted too', async () => {
+    const dir = folder(1);
+    assert.equal((await fingerprintInput('gone', join(dir, 'nope'))).files, 0);
+    const file = await fingerprintInput('one', join(dir, 'f-0.txt'));
+    assert.equal(file.files, 1);
+  });
+
+  it('a run journaled without inputs compares nothing about them', async () => {
+    const now = await fingerprintInput('data', folder(2));
+    assert.deepEqual(describeChanges(base, { ...base, inputs: [now] }, 'job.yml', 'src'), []);
+  });
+
+  it('an input of many files keeps only its hash and says the counts', async () => {
+    const dir = folder(5_001);
+    const before = await fingerprintInput('data', dir);
+    assert.equal(before.entries, undefined);
+    writeFileSync(join(dir, 'new.txt'), 'x');
+    const now = await fingerprintInput('data', dir);
+    assert.deepEqual(describeChanges({ ...base, inputs: [before] }, { ...base, inputs: [now] }, 'job.yml', 'src'), [`input data (${dir}) changed: 5001 files before, 5002 now`]);
+  });
+});
