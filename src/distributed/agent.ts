@@ -15,7 +15,7 @@ import { WorkerPool, type AttemptOutcome, type AttemptTask } from '../worker/wor
 import type { WorkerRuntime } from '../worker/worker-process.js';
 import type { RemoteOutcome, RemoteTask } from './redis-backend.js';
 import { connectRedis } from './redis-connection.js';
-import { appendEvent, claimNode, releaseNode, RunRegistryKeys, type AgentEvent, type AgentInfo, type RemoteRunSpec } from './run-registry.js';
+import { appendEvent, claimNode, inFlightPerProcess, releaseNode, RunRegistryKeys, type AgentEvent, type AgentInfo, type RemoteRunSpec } from './run-registry.js';
 
 export interface AgentOptions {
   compute: RedisCompute;
@@ -111,6 +111,9 @@ export class Agent {
       else if (spec.state === 'aborting') await this.#leave('abort', 'the run was stopped');
       else if (spec.state === 'closing') await this.#leave('close', 'the run is finishing');
       else if (session.failed) await this.#leave('abort', 'this node failed');
+      // Redis restarted empty and the driver registered the run again: the claim is gone, and the
+      // driver waits for agents to join. Leave (the driver queued our mini-batches again) and rejoin.
+      else if ((await this.#redis.hget(this.#keys.nodes(spec.runId), String(session.node))) !== this.name) await this.#leave('abort', 'Redis no longer holds this node\'s claim (was it restarted?); joining again');
       return;
     }
     for (const runId of await this.#redis.smembers(this.#keys.runs)) {
@@ -164,7 +167,7 @@ export class Agent {
 /** One node of one run, served by this agent: a worker pool fed by a BullMQ worker. */
 class ServingSession {
   readonly spec: RemoteRunSpec;
-  readonly #node: number;
+  readonly node: number;
   readonly #processes: number;
   readonly #runtime: WorkerRuntime;
   readonly #options: AgentOptions;
@@ -179,10 +182,11 @@ class ServingSession {
   readonly #pending = new Map<AttemptTask, { resolve: (outcome: RemoteOutcome) => void; reject: (error: Error) => void }>();
   failed = false;
   finished = 0;
+  #averageRunMs: number | undefined;
 
   constructor(spec: RemoteRunSpec, node: number, processes: number, runtime: WorkerRuntime, options: AgentOptions, keys: RunRegistryKeys, redis: Redis) {
     this.spec = spec;
-    this.#node = node;
+    this.node = node;
     this.#processes = processes;
     this.#runtime = runtime;
     this.#options = options;
@@ -192,7 +196,7 @@ class ServingSession {
 
   /** Reports to the driver; a lost report is not worth failing for (logs), so errors are dropped. */
   #event(event: Omit<AgentEvent, 'session' | 'node'> & Record<string, unknown>): Promise<void> {
-    return appendEvent(this.#redis, this.#keys, this.spec.runId, { ...event, session: this.spec.session, node: this.#node } as AgentEvent).catch(() => {});
+    return appendEvent(this.#redis, this.#keys, this.spec.runId, { ...event, session: this.spec.session, node: this.node } as AgentEvent).catch(() => {});
   }
 
   async start(): Promise<void> {
@@ -201,9 +205,9 @@ class ServingSession {
     const worldSize = spec.instanceCount * this.#processes;
     this.#pool = new WorkerPool(
       {
-        nodeRank: this.#node,
+        nodeRank: this.node,
         processes: this.#processes,
-        firstGlobalRank: this.#node * this.#processes,
+        firstGlobalRank: this.node * this.#processes,
         setup: { ...spec.setup, worldSize },
         env: spec.env,
         cwd: spec.cwd,
@@ -232,19 +236,20 @@ class ServingSession {
         onNodeFailed: (failure) => {
           this.failed = true;
           void this.#event({ type: 'node-failed', agent: this.#options.name, contract: failure.contract, error: failure.error, message: failure.message });
-          this.#options.say(`run ${spec.runId}: node-${this.#node} failed: ${failure.message}`);
+          this.#options.say(`run ${spec.runId}: node-${this.node} failed: ${failure.message}`);
         },
       },
     );
     this.#pool.start();
-    this.#monitor = new ResourceMonitor(directory.resourceUsage(this.#node), spec.runDir, spec.resourceMonitorIntervalMs);
+    this.#monitor = new ResourceMonitor(directory.resourceUsage(this.node), spec.runDir, spec.resourceMonitorIntervalMs);
     this.#monitor.start();
     const { compute } = this.#options;
     this.#connection = connectRedis(compute);
     this.#worker = new Worker(spec.queue, (job: Job<RemoteTask>) => this.#process(job), {
       connection: this.#connection,
       prefix: compute.prefix,
-      concurrency: this.#processes * spec.tasksPerProcess,
+      // Grows with quick mini-batches (see #onOutcome); starts where the driver's window starts.
+      concurrency: this.#processes * inFlightPerProcess(undefined),
       lockDuration: compute.lockDurationMs,
       stalledInterval: compute.stalledIntervalMs,
       // A mini-batch whose agents keep dying is not the job's fault: let it come back many times.
@@ -277,6 +282,11 @@ class ServingSession {
     if (!pending) return;
     this.#pending.delete(outcome.task);
     this.finished++;
+    // Take as many tries at once as the driver's window holds for this run() time, no more:
+    // an agent that grabbed more than it can run would leave the others idle.
+    this.#averageRunMs = this.#averageRunMs === undefined ? outcome.durationMs : this.#averageRunMs * 0.9 + outcome.durationMs * 0.1;
+    const concurrency = this.#processes * inFlightPerProcess(this.#averageRunMs);
+    if (this.#worker && this.#worker.concurrency !== concurrency) this.#worker.concurrency = concurrency;
     const { task: _task, ...rest } = outcome;
     pending.resolve(rest);
   }
@@ -292,6 +302,6 @@ class ServingSession {
     else await this.#pool?.terminate();
     this.#monitor?.stop();
     await this.#event({ type: 'left', agent: this.#options.name, reason });
-    await releaseNode(this.#redis, this.#keys, this.spec.runId, this.#node, this.#options.name).catch(() => {});
+    await releaseNode(this.#redis, this.#keys, this.spec.runId, this.node, this.#options.name).catch(() => {});
   }
 }

@@ -8,7 +8,7 @@ import { redactUrl, type RedisCompute } from '../spec/compute-config.js';
 import type { ResolvedParallelJob } from '../spec/resolve-job.js';
 import type { AttemptOutcome, AttemptTask } from '../worker/worker-pool.js';
 import { connectRedis } from './redis-connection.js';
-import { RunRegistryKeys, type AgentEvent, type RemoteRunSpec } from './run-registry.js';
+import { RunRegistryKeys, inFlightPerProcess, type AgentEvent, type RemoteRunSpec } from './run-registry.js';
 
 export interface RedisBackendOptions {
   compute: RedisCompute;
@@ -61,6 +61,8 @@ export class RedisBackend implements QueueBackend {
   #stopped = false;
   #lastEventId = '0';
   #warnedWaiting = false;
+  /** Moving average of run() time, to size the window of tries in flight. */
+  #averageRunMs: number | undefined;
 
   constructor(options: RedisBackendOptions) {
     this.#options = options;
@@ -129,8 +131,12 @@ export class RedisBackend implements QueueBackend {
   capacity(): number {
     if (this.#stopped) return 0;
     let slots = 0;
-    for (const node of this.#nodes.values()) slots += node.processes * REDIS_COMPUTE_DEFAULTS.tasksPerProcess;
+    for (const node of this.#nodes.values()) slots += node.processes * this.#depth();
     return Math.max(0, slots - this.#inFlight.size);
+  }
+
+  #depth(): number {
+    return inFlightPerProcess(this.#averageRunMs);
   }
 
   describeWaiting(): string {
@@ -157,6 +163,7 @@ export class RedisBackend implements QueueBackend {
     if (!task || this.#stopped) return;
     this.#inFlight.delete(jobId);
     const outcome = (typeof returnvalue === 'string' ? JSON.parse(returnvalue) : returnvalue) as RemoteOutcome;
+    this.#averageRunMs = this.#averageRunMs === undefined ? outcome.durationMs : this.#averageRunMs * 0.9 + outcome.durationMs * 0.1;
     this.#handlers?.onOutcome({ ...outcome, task });
   }
 
@@ -242,7 +249,8 @@ export class RedisBackend implements QueueBackend {
         handlers.onCapacity();
         break;
       case 'left':
-        this.#nodes.delete(event.node);
+        // Only if it still holds the rank: another agent may have joined as it already.
+        if (this.#nodes.get(event.node)?.agent === event.agent) this.#nodes.delete(event.node);
         handlers.onLog('INFO', `agent ${event.agent} (node-${event.node}) left: ${event.reason}`);
         break;
       case 'log':

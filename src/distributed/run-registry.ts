@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { REDIS_COMPUTE_DEFAULTS } from '../spec/defaults.js';
 import type { WorkerSetup } from '../worker/protocol.js';
 
 /*
@@ -107,4 +108,15 @@ return 0
 
 export async function releaseNode(redis: Redis, keys: RunRegistryKeys, runId: string, node: number, agent: string): Promise<void> {
   await redis.eval(RELEASE_NODE, 1, keys.nodes(runId), String(node), agent);
+}
+
+/**
+ * Tries in flight per worker process, from the measured run() time: 2 for slow mini-batches (so
+ * agents share the work), up to 32 for quick ones (so none waits a Redis round trip). The
+ * driver sizes its window with it and each agent its BullMQ concurrency, from the same numbers.
+ */
+export function inFlightPerProcess(averageRunMs: number | undefined): number {
+  const { tasksPerProcess, maxTasksPerProcess, inFlightTargetMs } = REDIS_COMPUTE_DEFAULTS;
+  if (averageRunMs === undefined) return tasksPerProcess;
+  return Math.max(tasksPerProcess, Math.min(maxTasksPerProcess, Math.round(inFlightTargetMs / Math.max(averageRunMs, 0.05))));
 }

@@ -63,7 +63,7 @@ export class AppendRowWriter {
 
   async #drain(): Promise<void> {
     while (this.#state === 'open' && this.#store.isCommitted(this.#next)) {
-      if (!this.#store.isFlushed(this.#next)) await this.#store.flush();
+      if (!this.#store.isFlushed(this.#next)) await this.#store.flushed();
       const id = this.#next;
       const bytes = this.#store.readRows(id);
       const formatted = this.#formatted.get(id);

@@ -50,6 +50,13 @@ export const REDIS_COMPUTE_DEFAULTS = {
   heartbeatTimeoutSeconds: 10,
   /** Tasks an agent holds per worker process (1 running + prefetched), as in local mode. */
   tasksPerProcess: 2,
+  /**
+   * Tries in flight per worker process at most. Quick mini-batches need many in flight or
+   * every one waits a Redis round trip; the driver sizes the window from measured run() time.
+   */
+  maxTasksPerProcess: 32,
+  /** The window covers this much run() time per process (ms). */
+  inFlightTargetMs: 50,
 } as const;
 
 /** The config file naming computes; looked for in the current folder, then in the user's home. */

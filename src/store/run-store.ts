@@ -47,6 +47,25 @@ export interface RunFingerprint {
   jobSha256: string;
   /** SHA-256 of the code folder: every file's relative path and content. */
   codeSha256: string;
+  /** The asset inputs as listed at the start (absent in journals written before it was kept). */
+  inputs?: InputFingerprint[];
+}
+
+/**
+ * An input file or folder, cheaply: every file's relative path, size and modification time
+ * (contents are not read, so a big input costs one stat per file).
+ */
+export interface InputFingerprint {
+  name: string;
+  path: string;
+  files: number;
+  /** SHA-256 of every file's relative path, size and mtime, in listing order. */
+  sha256: string;
+  /**
+   * Per file, base64: 8 bytes of the path's hash then 4 of its size and mtime's, so a resume can
+   * say how many files were added, removed or modified. Left out for inputs of many files.
+   */
+  entries?: string;
 }
 
 export type StoreRecord =
@@ -75,6 +94,8 @@ export class RunStore {
   #lengths = new Float64Array(1024);
   #committed = new Uint8Array(1024);
   #flushTimer: NodeJS.Timeout | undefined;
+  /** Callers of flushed(), served by the next flush. */
+  #flushWaiters: { resolve: () => void; reject: (error: unknown) => void }[] = [];
   #flushing: Promise<void> | undefined;
   /** A background flush that failed: reported by the next flush() or close(). */
   #flushError: unknown;
@@ -205,14 +226,36 @@ export class RunStore {
   async flush(): Promise<void> {
     clearTimeout(this.#flushTimer);
     this.#flushTimer = undefined;
-    if (this.#flushError) throw this.#flushError;
+    if (this.#flushError) {
+      for (const waiter of this.#flushWaiters.splice(0)) waiter.reject(this.#flushError);
+      throw this.#flushError;
+    }
     while (this.#flushing) await this.#flushing.catch(() => {});
+    // Whoever waits for "flushed" is served by this flush: it writes all that is committed now.
+    const waiters = this.#flushWaiters.splice(0);
     this.#flushing = this.#flushOnce();
     try {
       await this.#flushing;
+      for (const waiter of waiters) waiter.resolve();
+    } catch (error) {
+      for (const waiter of waiters) waiter.reject(error);
+      throw error;
     } finally {
       this.#flushing = undefined;
     }
+  }
+
+  /**
+   * Resolves when what is committed now is on disk, at the next group flush (at most the flush
+   * interval away), without forcing one: a reader that waits here (the output writer) does not
+   * turn every commit into its own fsync when results arrive one at a time.
+   */
+  flushed(): Promise<void> {
+    if (this.#flushError) return Promise.reject(this.#flushError);
+    return new Promise((resolve, reject) => {
+      this.#flushWaiters.push({ resolve, reject });
+      this.#scheduleFlush();
+    });
   }
 
   async #flushOnce(): Promise<void> {

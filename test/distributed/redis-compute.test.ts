@@ -185,4 +185,38 @@ describe('redis compute: Redis restarts', { skip: NO_REDIS }, () => {
       await harness.stop();
     }
   });
+
+  it('Redis restarted while the agents are frozen, so the driver registers the run again first: the agents see their claim is gone and rejoin', async () => {
+    // The order that once hung a job until progress_update_timeout: the driver forgot its nodes,
+    // and the agents, finding the run registered again, went on as if they were still joined.
+    const harness = await RedisHarness.start();
+    try {
+      const agents = await Promise.all([harness.startAgent('frozen-a'), harness.startAgent('frozen-b')]);
+      const job = makeJob({ script: 'fixture_slow.mjs', files: 60, size: 2, programArguments: '--ms 100', extra: { resources: { instance_count: 2 }, progress_update_timeout: 60 } });
+      const local = await runCli(['run', job.jobFile], { home: join(job.dir, 'local-home') });
+      assert.equal(local.code, 0);
+      const expected = readFileSync(job.output);
+      rmSync(job.output);
+      const running = runCli(['run', job.jobFile, '--compute', harness.compute], { home: job.home, env: harness.env });
+      const runDir = await waitFor(() => {
+        const runs = join(job.home, 'runs');
+        const found = existsSync(runs) ? readdirSync(runs)[0] : undefined;
+        const csv = found ? join(runs, found, 'logs', 'sys', 'job_report', 'processed_mini-batches.csv') : undefined;
+        return found && csv && existsSync(csv) && readLines(csv).length > 4 ? join(runs, found) : undefined;
+      });
+      for (const agent of agents) agent.child.kill('SIGSTOP');
+      try {
+        await harness.restartServer();
+        await waitFor(() => (readFileSync(join(runDir, 'logs', 'sys', 'minibatch.log'), 'utf8').includes('registering it again') ? true : undefined));
+      } finally {
+        for (const agent of agents) agent.child.kill('SIGCONT');
+      }
+      const result = await running;
+      assert.equal(result.code, 0, result.stderr);
+      assert.deepEqual(readFileSync(job.output), expected);
+      assert.ok(agents.some((agent) => agent.output().includes('joining again')), agents.map((agent) => agent.output()).join('\n'));
+    } finally {
+      await harness.stop();
+    }
+  });
 });
