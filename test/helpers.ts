@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -9,6 +9,22 @@ export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const CLI = join(REPO, 'bin', 'minibatch.js');
 export const FIXTURE_SCRIPTS = join(REPO, 'test', 'fixtures', 'scripts');
 export const FIXTURE_PYTHON = join(REPO, 'test', 'fixtures', 'python');
+
+/**
+ * A Python interpreter that runs (and has pandas, when asked): Debian's /usr/bin/python3 first
+ * (CI installs python3-pandas for it), then python3 on the PATH; undefined when there is none.
+ */
+export function findTestPython(requirePandas = false): string | undefined {
+  for (const candidate of ['/usr/bin/python3', 'python3']) {
+    try {
+      execFileSync(candidate, ['-c', requirePandas ? 'import pandas' : 'import sys'], { stdio: 'ignore' });
+      return candidate;
+    } catch {
+      // try the next one
+    }
+  }
+  return undefined;
+}
 
 export function tempDir(prefix = 'mb-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));

@@ -85,3 +85,17 @@ export function itemCount(descriptor: MiniBatchDescriptor): number {
   for (const part of descriptor.parts) rows += part.format === 'parquet' ? part.rowEnd - part.rowStart : part.rows;
   return rows;
 }
+
+/**
+ * Where an auto-sized mini-batch lies in the input: `count` grains from grain `first` (files of
+ * a file list, ~64 KB pieces or row groups of a table, in partition order). Auto sizes depend on
+ * timings, so a resumed run cannot cut the input again the same way: these are journaled
+ * before the mini-batch runs and replayed on resume.
+ */
+export interface MiniBatchBoundary {
+  id: number;
+  first: number;
+  count: number;
+  /** Files, or bytes of a table: what the size was measured in. */
+  amount: number;
+}

@@ -8,6 +8,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { closestName } from '../spec/suggest.js';
+import { answerOneRequest } from '../worker/one-shot-child.js';
 import type { DelimitedOptions, TabularFormat } from './tabular-source.js';
 
 export interface ShuffleRequest {
@@ -134,8 +135,6 @@ function plain(value: unknown): unknown {
   return value;
 }
 
-process.once('message', (request: ShuffleRequest) => {
-  shuffle(request)
-    .catch((error: unknown): ShuffleResult => ({ error: `partitioning the table with DuckDB failed: ${error instanceof Error ? error.message : String(error)}` }))
-    .then((result) => process.send?.(result));
-});
+answerOneRequest((request: ShuffleRequest) =>
+  shuffle(request).catch((error: unknown): ShuffleResult => ({ error: `partitioning the table with DuckDB failed: ${error instanceof Error ? error.message : String(error)}` })),
+);

@@ -1,7 +1,6 @@
 import { statSync, type Stats } from 'node:fs';
 import { readDelimitedPart, readJsonLinesPart, type RowProblem } from './delimited-reader.js';
 import type { MiniBatchDescriptor, TablePart, TableShape } from './descriptors.js';
-import { readParquetPart } from './parquet-reader.js';
 import { tabularMiniBatch, type TabularMiniBatch } from './tabular-mini-batch.js';
 
 export class OverheadTimeoutError extends Error {
@@ -50,7 +49,7 @@ async function readTable(parts: TablePart[], shape: TableShape, partitionKeyValu
   const columns = new Map<string, true>();
   for (const part of parts) {
     const read: { columns: string[]; rows: Record<string, unknown>[]; problems?: RowProblem[] } =
-      part.format === 'delimited' ? await readDelimitedPart(part) : part.format === 'json_lines' ? await readJsonLinesPart(part) : await readParquetPart(part);
+      part.format === 'delimited' ? await readDelimitedPart(part) : part.format === 'json_lines' ? await readJsonLinesPart(part) : await (await import('./parquet-reader.js')).readParquetPart(part); // hyparquet: loaded for Parquet only
     for (const column of read.columns) columns.set(column, true);
     if (read.problems) problems.push(...read.problems);
     if (part.pathColumns) {

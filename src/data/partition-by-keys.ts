@@ -1,7 +1,6 @@
-import { fork } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { InvalidInputError } from '../errors.js';
+import { childModule, runOneShotChild } from '../worker/one-shot-child.js';
 import type { MiniBatch, TablePart } from './descriptors.js';
 import { itemCount } from './descriptors.js';
 import type { ShuffleRequest, ShuffleResult } from './duckdb-shuffle-main.js';
@@ -58,8 +57,7 @@ async function* groupFilesByPath(source: TabularSource, files: TableFiles, keys:
   }
 }
 
-const SHUFFLE_MAIN = fileURLToPath(new URL(`./duckdb-shuffle-main${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
-const SHUFFLE_EXEC_ARGV = import.meta.url.endsWith('.ts') ? ['--import', import.meta.resolve('tsx')] : [];
+const SHUFFLE_MAIN = childModule('duckdb-shuffle-main', import.meta.url);
 
 async function* shuffle(source: TabularSource, files: TableFiles, keys: readonly string[], options: PartitionOptions): AsyncGenerator<MiniBatch> {
   mkdirSync(options.workDir, { recursive: true });
@@ -98,20 +96,5 @@ async function* shuffle(source: TabularSource, files: TableFiles, keys: readonly
 }
 
 function runShuffle(request: ShuffleRequest): Promise<ShuffleResult> {
-  return new Promise((resolve, reject) => {
-    const child = fork(SHUFFLE_MAIN, [], { execArgv: SHUFFLE_EXEC_ARGV, stdio: ['ignore', 'inherit', 'pipe', 'ipc'], serialization: 'advanced' });
-    let stderr = '';
-    let settled = false;
-    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('message', (message: ShuffleResult) => {
-      settled = true;
-      resolve(message);
-      child.disconnect();
-    });
-    child.on('error', reject);
-    child.on('exit', (code, signal) => {
-      if (!settled) reject(new Error(`the DuckDB partitioning process exited (${signal ?? code}) before answering: ${stderr.trim().split('\n').slice(-3).join(' ')}`));
-    });
-    child.send(request);
-  });
+  return runOneShotChild<ShuffleResult>(SHUFFLE_MAIN, request, 'DuckDB partitioning');
 }

@@ -1,9 +1,10 @@
 import type { ResolvedParallelJob } from '../spec/resolve-job.js';
+import { groupAdaptively, type AdaptiveSizing } from './adaptive-partition.js';
 import type { MiniBatch } from './descriptors.js';
 import { listFiles } from './file-list.js';
 import { partitionTableByKeys } from './partition-by-keys.js';
 import type { InputPlan } from './plan-input.js';
-import { partitionTableBySize } from './table-partition.js';
+import { partitionTableAdaptively, partitionTableBySize } from './table-partition.js';
 
 export interface PartitionContext {
   /** Scratch space of the run (partition shuffles write here). */
@@ -13,6 +14,8 @@ export interface PartitionContext {
   shuffleFormat?: 'parquet' | 'csv';
   /** Rows that could not be read and belong to no mini-batch. */
   onUnreadableRows?: (count: number, message: string) => void;
+  /** `mini_batch_size: auto` (the plan says so): where each next size comes from, and the journal. */
+  auto?: AdaptiveSizing;
 }
 
 /**
@@ -22,14 +25,22 @@ export interface PartitionContext {
  */
 export function partitionInput(job: ResolvedParallelJob, plan: InputPlan, context: PartitionContext): AsyncGenerator<MiniBatch> {
   const { source, split } = plan;
+  if (split.kind === 'auto' && !context.auto) throw new Error('partitionInput: mini_batch_size auto without sizing');
+  const auto = split.kind === 'auto' ? context.auto : undefined;
   if (source.kind === 'tabular') {
-    return split.kind === 'partitions' ? partitionTableByKeys(source, split.keys, context) : partitionTableBySize(source, split.kind === 'bytes' ? split.bytes : Number.POSITIVE_INFINITY, context.onLog);
+    if (split.kind === 'partitions') return partitionTableByKeys(source, split.keys, context);
+    if (split.kind === 'auto' && auto) return partitionTableAdaptively(source, split.grainBytes, auto, context.onLog);
+    return partitionTableBySize(source, split.kind === 'bytes' ? split.bytes : Number.POSITIVE_INFINITY, context.onLog);
   }
-  const count = split.kind === 'files' ? split.count : 1;
   const input = job.inputData;
   // An MLTable names its files; a folder is listed as the run goes.
-  const files = input.type === 'mltable' ? fromArray(source.files) : input.type === 'uri_file' ? fromArray([input.path]) : listFiles(input.path);
-  return partitionFiles(files, count);
+  const known = input.type === 'mltable' ? source.files : input.type === 'uri_file' ? [input.path] : undefined;
+  const files = known ? fromArray(known) : listFiles(input.path);
+  if (auto) {
+    // A folder's size is known only once listed: its last mini-batches are not shared out.
+    return groupAdaptively(files, () => 1, known?.length, auto, (id, group) => ({ id, descriptor: { kind: 'files', files: group }, items: group.length }));
+  }
+  return partitionFiles(files, split.kind === 'files' ? split.count : 1);
 }
 
 async function* partitionFiles(files: AsyncIterable<string>, filesPerMiniBatch: number): AsyncGenerator<MiniBatch> {

@@ -9,7 +9,12 @@ import type { DelimitedOptions, ResolvedDataSource } from './tabular-source.js';
 export interface InputPlan {
   source: ResolvedDataSource;
   /** Files per mini-batch (file list) or approximate bytes (tabular). */
-  split: { kind: 'files'; count: number } | { kind: 'bytes'; bytes: number } | { kind: 'partitions'; keys: readonly string[] };
+  split:
+    | { kind: 'files'; count: number }
+    | { kind: 'bytes'; bytes: number }
+    | { kind: 'partitions'; keys: readonly string[] }
+    /** `mini_batch_size: auto`: sized as the run goes, in files or bytes; a table is cut in grains of `grainBytes`. */
+    | { kind: 'auto'; unit: 'files' | 'bytes'; targetSeconds: number; grainBytes: number };
   /** One line for logs and `validate`: what is split and how. */
   summary: string;
 }
@@ -56,10 +61,23 @@ export async function planInput(job: ResolvedParallelJob): Promise<InputPlan> {
       );
     }
     const count = job.miniBatchSize.files;
+    const auto = job.miniBatchSize.auto;
+    if (auto) {
+      return { source, split: { kind: 'auto', unit: 'files', targetSeconds: auto.targetSeconds, grainBytes: job.miniBatchSize.bytes }, summary: `file list ${input.path}, mini-batch size ${describeAuto(auto.targetSeconds)}, starting at ${count} file${count === 1 ? '' : 's'}` };
+    }
     return { source, split: { kind: 'files', count }, summary: `file list ${input.path}, ${count} files per mini-batch` };
   }
   if (job.partitionKeys) {
     return { source, split: { kind: 'partitions', keys: job.partitionKeys }, summary: `table ${input.path} (${source.format}, ${source.files.length} files), one mini-batch per ${job.partitionKeys.join(', ')}` };
+  }
+  const auto = job.miniBatchSize.auto;
+  if (auto) {
+    const grainBytes = job.miniBatchSize.bytes;
+    return {
+      source,
+      split: { kind: 'auto', unit: 'bytes', targetSeconds: auto.targetSeconds, grainBytes },
+      summary: `table ${input.path} (${source.format}, ${source.files.length} files), mini-batch size ${describeAuto(auto.targetSeconds)}, starting at ~${formatBytes(grainBytes)}${source.format === 'parquet' ? ' (whole row groups)' : ''}`,
+    };
   }
   const bytes = job.miniBatchSize.bytes;
   return { source, split: { kind: 'bytes', bytes }, summary: `table ${input.path} (${source.format}, ${source.files.length} files), ~${formatBytes(bytes)} per mini-batch` };
@@ -89,6 +107,11 @@ async function guessFormat(type: string, path: string): Promise<'delimited' | 'j
     format = next;
   }
   return format;
+}
+
+/** `auto (target 10 s)`: how an auto mini-batch size is shown wherever a size is printed. */
+export function describeAuto(targetSeconds: number): string {
+  return `auto (target ${targetSeconds} s)`;
 }
 
 export function formatBytes(bytes: number): string {

@@ -1,10 +1,10 @@
 import { stat } from 'node:fs/promises';
 import { relative } from 'node:path';
 import { InvalidInputError } from '../errors.js';
+import { groupAdaptively, type AdaptiveSizing } from './adaptive-partition.js';
 import type { MiniBatch, TablePart, TableShape } from './descriptors.js';
 import { itemCount } from './descriptors.js';
 import { parsePartitionFormat } from './mltable.js';
-import { splitParquet } from './parquet-splitter.js';
 import { planDelimitedFile, splitDelimitedFile, splitJsonLinesFile, type DelimitedFilePlan } from './record-splitter.js';
 import type { TabularSource } from './tabular-source.js';
 
@@ -92,6 +92,8 @@ export class TableFiles {
       case 'parquet': {
         let skip = options.skipRows;
         let remaining = options.maxRows;
+        // hyparquet is loaded for Parquet inputs only.
+        const { splitParquet } = await import('./parquet-splitter.js');
         for await (const part of splitParquet(file, options.targetBytes)) {
           let rowStart = part.rowStart;
           let rowEnd = part.rowEnd;
@@ -174,4 +176,80 @@ export async function* partitionTableBySize(source: TabularSource, targetBytes: 
     skip -= counter.skipped;
   }
   yield* flush();
+}
+
+/** A piece of a table as `auto` counts it: a part of about the grain size, and its bytes. */
+interface Grain {
+  part: TablePart;
+  bytes: number;
+}
+
+/** Beyond this many files the table's total size is not stat'ed up front (it only trims the last mini-batches). */
+const MAX_FILES_TO_MEASURE = 10_000;
+
+/**
+ * `mini_batch_size: auto` on a table: the table is cut in grains of about `grainBytes`
+ * (record-aligned byte ranges; whole row groups of Parquet), and each mini-batch takes as many
+ * grains as the sizer asks bytes for. Adjacent grains of one file are merged into one part, so
+ * a large mini-batch is still one range per file for the worker. Unlike fixed sizes, a
+ * mini-batch may span files: the size is about time, not about file layout.
+ */
+export async function* partitionTableAdaptively(source: TabularSource, grainBytes: number, sizing: AdaptiveSizing, onLog?: (level: 'INFO' | 'WARNING', message: string) => void): AsyncGenerator<MiniBatch> {
+  const files = new TableFiles(source);
+  const shape = files.shape;
+  let total: number | undefined;
+  if (source.files.length <= MAX_FILES_TO_MEASURE) {
+    total = 0;
+    for (const file of source.files) total += (await stat(file)).size;
+  }
+  const make = (id: number, grains: Grain[]): MiniBatch => {
+    const descriptor = { kind: 'table' as const, parts: mergeAdjacent(grains.map((grain) => grain.part)), shape };
+    return { id, descriptor, items: itemCount(descriptor) };
+  };
+  yield* groupAdaptively(tableGrains(source, files, grainBytes, onLog), (grain) => grain.bytes, total, sizing, make);
+}
+
+async function* tableGrains(source: TabularSource, files: TableFiles, grainBytes: number, onLog?: (level: 'INFO' | 'WARNING', message: string) => void): AsyncGenerator<Grain> {
+  let skip = source.transformations.skip;
+  let remaining = source.transformations.take ?? Number.POSITIVE_INFINITY;
+  for (const [index, file] of source.files.entries()) {
+    if (remaining <= 0) break;
+    const counter = { rows: 0, skipped: 0 };
+    // Parquet parts carry rows, not bytes: a row is counted at the file's average (row groups are whole anyway).
+    let bytesPerRow = 0;
+    if (source.format === 'parquet') {
+      const rows = await (await import('./parquet-splitter.js')).parquetRowCount(file);
+      bytesPerRow = rows > 0 ? (await stat(file)).size / rows : 0;
+    }
+    for await (const part of files.parts(file, index, { targetBytes: grainBytes, skipRows: skip, maxRows: remaining }, counter)) {
+      const bytes = part.format === 'parquet' ? Math.max(1, Math.round((part.rowEnd - part.rowStart) * bytesPerRow)) : part.end - part.start;
+      yield { part, bytes };
+    }
+    if (counter.rows === 0 && counter.skipped === 0) onLog?.('WARNING', `${file}: no data rows${source.format === 'delimited' && source.delimited?.header !== 'no_header' ? ' (only a header)' : ''}`);
+    remaining -= counter.rows;
+    skip -= counter.skipped;
+  }
+}
+
+/**
+ * Consecutive parts of one file as one part: the same range a bigger target would have cut
+ * (blank lines between two ranges belong to neither and are skipped by the reader either way).
+ */
+function mergeAdjacent(parts: TablePart[]): TablePart[] {
+  const merged: TablePart[] = [];
+  for (const part of parts) {
+    const last = merged.at(-1);
+    if (last && last.file === part.file && last.format === part.format) {
+      if ((last.format === 'delimited' || last.format === 'json_lines') && part.format !== 'parquet' && last.end <= part.start) {
+        merged[merged.length - 1] = { ...last, end: part.end, rows: last.rows + part.rows };
+        continue;
+      }
+      if (last.format === 'parquet' && part.format === 'parquet' && last.rowEnd === part.rowStart) {
+        merged[merged.length - 1] = { ...last, rowEnd: part.rowEnd };
+        continue;
+      }
+    }
+    merged.push(part);
+  }
+  return merged;
 }

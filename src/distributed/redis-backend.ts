@@ -41,6 +41,12 @@ interface JoinedNode {
  * value, which QueueEvents delivers here. No more jobs are queued than the joined agents can
  * hold, so the queue never holds the whole input. The scheduler above is the same as in local
  * mode: tries, thresholds, timeouts and the exactly-once commit do not depend on the backend.
+ *
+ * No speculative copies (no `startCopy`/`cancel`, so the scheduler never makes one): the driver
+ * cannot place a BullMQ job on an idle process (whichever agent worker asks first takes it, and
+ * agents queue tries per process, so a copy may wait behind the very straggler it should
+ * overtake), and it cannot stop a running job on an agent, so the loser would keep a process
+ * busy to the end. Copies would need the agent to pick and kill them itself.
  */
 export class RedisBackend implements QueueBackend {
   readonly name = 'redis';

@@ -43,6 +43,7 @@ export function formatJobResult(report: JobResultReport): string {
     `Started: ${report.startedAt.toISOString()}  Duration: ${formatClock(result.elapsedMs)}`,
     `Mini-batches: ${result.totalBatches} total, ${result.succeededBatches} succeeded, ${result.failedBatches} failed, ${result.totalBatches - result.finishedBatches} not finished; ${result.retries} retries`,
     `Items: ${items} finished, ${result.succeededItems} succeeded, ${result.failedItems} failed`,
+    job.speculativeCopies ? `Speculative copies: ${result.speculativeCopies.started} started, ${result.speculativeCopies.won} won` : 'Speculative copies: off (speculative_copies: false)',
     report.output ? `Output: ${report.output.path} (${report.output.rows} rows)` : job.appendRow ? `Output: not written (the job did not succeed); committed rows are kept in state/` : 'Output: summary_only (the script writes its own outputs)',
     `Thresholds: error_threshold ${threshold(job.errorThreshold)}, mini_batch_error_threshold ${threshold(job.miniBatchErrorThreshold)}, allowed_failed_percent ${job.allowedFailedPercent}${job.allowedFailedPercent >= 100 ? ' (ignore)' : ''}`,
     `Input: ${report.inputSummary}`,

@@ -1,6 +1,6 @@
 import { closeSync, createReadStream, fsyncSync, openSync, rmSync, writeSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { ParquetWriter, fileWriter, type ColumnSource, type SchemaElement } from 'hyparquet-writer';
+import type { ColumnSource, SchemaElement } from 'hyparquet-writer';
 import { IllegalStateError } from '../errors.js';
 
 /*
@@ -100,6 +100,8 @@ export class ParquetRowWriter {
     this.#state = 'finishing';
     try {
       const layout = this.#layout();
+      // Loaded when a Parquet output is written: the CLI does not pay for it otherwise.
+      const { ParquetWriter, fileWriter } = await import('hyparquet-writer');
       const writer = new ParquetWriter({ writer: fileWriter(this.#path), schema: layout.schema });
       const writeGroup = async (rows: BufferedRow[]) => {
         if (rows.length > 0) await writer.write({ columnData: layout.columnData(rows), rowGroupSize: rows.length });

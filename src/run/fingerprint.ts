@@ -5,33 +5,56 @@ import { listFiles } from '../data/file-list.js';
 import { InvalidInputError, MinibatchError } from '../errors.js';
 import type { ResolvedInput } from '../spec/resolve-job.js';
 import type { InputFingerprint, RunFingerprint } from '../store/run-store.js';
+import { childModule, runOneShotChild } from '../worker/one-shot-child.js';
 
 /** Inputs of more files than this keep only their hash: a resume then says "changed", not how. */
 const MAX_LISTED_FILES = 5_000;
 const ENTRY_BYTES = 12;
 
 /**
- * What a run starts from: the job file's text, its overrides, the code folder's content and,
- * when `inputs` are given, every asset input's file list with sizes and modification times.
+ * What a run starts from: the job file's text, its overrides and the code folder's content.
+ * The inputs are fingerprinted apart (fingerprintInputs): stat'ing a million files takes
+ * seconds, so a fresh run does it in a child process beside its first mini-batches, and only a
+ * resume waits for it.
  */
-export async function fingerprintRun(jobFile: string, sets: readonly string[], code: string, inputs?: Readonly<Record<string, ResolvedInput>>): Promise<RunFingerprint> {
+export async function fingerprintRun(jobFile: string, sets: readonly string[], code: string): Promise<RunFingerprint> {
   const codeHash = createHash('sha256');
   for await (const file of listFiles(code)) {
     codeHash.update(relative(code, file)).update('\0').update(readFileSync(file)).update('\0');
   }
-  const fingerprint: RunFingerprint = {
+  return {
     sets: [...sets],
     jobSha256: createHash('sha256').update(readFileSync(jobFile)).digest('hex'),
     codeSha256: codeHash.digest('hex'),
   };
-  if (inputs) {
-    fingerprint.inputs = [];
-    for (const input of Object.values(inputs)) {
-      if (input.kind === 'asset') fingerprint.inputs.push(await fingerprintInput(input.name, input.sourcePath));
-    }
-  }
-  return fingerprint;
 }
+
+/** Every asset input's file list with sizes and modification times. */
+export async function fingerprintInputs(inputs: Readonly<Record<string, ResolvedInput>>): Promise<InputFingerprint[]> {
+  const fingerprints: InputFingerprint[] = [];
+  for (const input of Object.values(inputs)) {
+    if (input.kind === 'asset') fingerprints.push(await fingerprintInput(input.name, input.sourcePath));
+  }
+  return fingerprints;
+}
+
+/**
+ * Every asset input's fingerprint, computed in a child process: stat'ing a million files keeps
+ * a thread busy for seconds, which the controller needs for dispatching meanwhile.
+ */
+export function fingerprintInputsApart(inputs: Readonly<Record<string, ResolvedInput>>): Promise<InputFingerprint[]> {
+  const request: FingerprintRequest = Object.values(inputs).flatMap((input) => (input.kind === 'asset' ? [{ name: input.name, path: input.sourcePath }] : []));
+  if (request.length === 0) return Promise.resolve([]);
+  return runOneShotChild<FingerprintAnswer>(FINGERPRINT_MAIN, request, 'input fingerprint').then((answer) => {
+    if ('error' in answer) throw new InvalidInputError('E_INPUT_NOT_FOUND', answer.error);
+    return answer.inputs;
+  });
+}
+
+export type FingerprintRequest = { name: string; path: string }[];
+export type FingerprintAnswer = { inputs: InputFingerprint[] } | { error: string };
+
+const FINGERPRINT_MAIN = childModule('fingerprint-main', import.meta.url);
 
 /** One input's files (a missing optional input has none), by stat only. */
 export async function fingerprintInput(name: string, path: string): Promise<InputFingerprint> {
@@ -44,14 +67,14 @@ export async function fingerprintInput(name: string, path: string): Promise<Inpu
     for await (const file of listing) {
       const stat = statSync(file, { throwIfNoEntry: false });
       if (!stat) continue; // gone since it was listed
-      const name = file === path ? basename(path) : relative(path, file);
+      const entryName = file === path ? basename(path) : relative(path, file);
       const meta = `${stat.size}:${stat.mtimeMs}`;
-      hash.update(name).update('\0').update(meta).update('\0');
+      hash.update(entryName).update('\0').update(meta).update('\0');
       files++;
       if (files <= MAX_LISTED_FILES) {
         const entry = Buffer.alloc(ENTRY_BYTES);
-        createHash('sha256').update(name).digest().copy(entry, 0, 0, 8);
-        createHash('sha256').update(name).update('\0').update(meta).digest().copy(entry, 8, 0, 4);
+        createHash('sha256').update(entryName).digest().copy(entry, 0, 0, 8);
+        createHash('sha256').update(entryName).update('\0').update(meta).digest().copy(entry, 8, 0, 4);
         entries.push(entry);
       }
     }

@@ -1,12 +1,14 @@
 import { cpSync, writeFileSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { InvalidInputError } from '../errors.js';
-import { describeChanges, fingerprintRun } from './fingerprint.js';
+import { describeChanges, fingerprintInputs, fingerprintInputsApart, fingerprintRun } from './fingerprint.js';
 import { findPython, type PythonInterpreter } from '../bridges/python-interpreter.js';
 import { loadComputeConfig } from '../spec/compute-config.js';
 import { checkCondaFile } from './conda-check.js';
+import type { AdaptiveSizing } from '../data/adaptive-partition.js';
+import type { MiniBatchBoundary } from '../data/descriptors.js';
 import { partitionInput } from '../data/partition.js';
-import { planInput, type InputPlan } from '../data/plan-input.js';
+import { formatBytes, planInput, type InputPlan } from '../data/plan-input.js';
 import { EngineLog } from '../logs/engine-log.js';
 import { formatJobResult } from '../logs/job-result.js';
 import { ProcessedBatchesReport } from '../logs/processed-batches.js';
@@ -15,16 +17,16 @@ import { RUN_README } from '../logs/readme-text.js';
 import { ResourceMonitor } from '../logs/resource-monitor.js';
 import { RunDirectory, minibatchHome } from '../logs/run-directory.js';
 import { AppendRowWriter } from '../outputs/append-row-writer.js';
+import { AutoSizer } from '../scheduling/auto-sizer.js';
 import { LocalBackend } from '../scheduling/local-backend.js';
 import type { QueueBackend } from '../scheduling/queue-backend.js';
-import { RedisBackend } from '../distributed/redis-backend.js';
-import { checkRedisReachable } from '../distributed/redis-connection.js';
 import { Scheduler, type ProgressSnapshot, type SchedulerResult } from '../scheduling/scheduler.js';
+import { JOB_DEFAULTS } from '../spec/defaults.js';
 import { applyOverrides } from '../spec/overrides.js';
 import { resolveParallelJob, validateParallelJob, type LoggingLevel, type ResolvedParallelJob } from '../spec/resolve-job.js';
 import { YamlSource } from '../spec/yaml-source.js';
 import { markDriver, unmarkDriver } from '../store/run-catalog.js';
-import { RunStore, type CommittedBatch, type RunFingerprint } from '../store/run-store.js';
+import { RunStore, type CommittedBatch, type InputFingerprint, type RunFingerprint } from '../store/run-store.js';
 import { detectGpus } from './gpus.js';
 import { toRunnableYaml } from './runnable-job.js';
 
@@ -104,10 +106,17 @@ export async function runParallelJob(options: RunJobOptions): Promise<RunJobResu
   // The input is looked at (MLTable, formats, headers) and the interpreter found before anything is written, too.
   const plan = await planInput(job);
   const runtime = await chooseRuntime(job, options.python);
-  // A Redis compute must answer before anything is written.
-  const redisVersion = job.compute.kind === 'redis' ? await checkRedisReachable(job.compute) : undefined;
-  const fingerprint = await fingerprintRun(jobFile, sets, job.code, job.inputs);
+  // A Redis compute must answer before anything is written. Its modules (BullMQ, ioredis: hundreds
+  // of CommonJS files, a second of start-up) are loaded only for it.
+  const redis = job.compute.kind === 'redis' ? await import('../distributed/redis-backend.js') : undefined;
+  const redisVersion = job.compute.kind === 'redis' ? await (await import('../distributed/redis-connection.js')).checkRedisReachable(job.compute) : undefined;
+  const fingerprint = await fingerprintRun(jobFile, sets, job.code);
+  // A resume compares the inputs now with how they were, so it waits for them; a fresh run
+  // fingerprints them beside its first mini-batches and journals them when known.
+  let inputsFingerprinted: Promise<InputFingerprint[] | undefined> | undefined;
   if (resuming) {
+    fingerprint.inputs = await fingerprintInputs(job.inputs);
+    if (!resuming.fingerprint.inputs) emit({ type: 'warning', message: `run ${directory.runId}: its first session stopped before its inputs were fingerprinted; changes to them since cannot be detected` });
     const changes = describeChanges(resuming.fingerprint, fingerprint, jobFile, job.code);
     if (changes.length > 0 && !options.resume?.allowChanges) {
       throw new InvalidInputError('E_USAGE', `run ${directory.runId} cannot be resumed as it was: ${changes.join('; ')} since it started; its committed rows would not match the rest. Use --allow-changes to resume anyway.`);
@@ -137,13 +146,26 @@ export async function runParallelJob(options: RunJobOptions): Promise<RunJobResu
 
   let store: RunStore;
   let restored: CommittedBatch[] = [];
+  let boundaries: MiniBatchBoundary[] = [];
   if (resuming) {
-    ({ store, committed: restored } = RunStore.reopen(directory.state, { dropFailed: options.resume?.failedOnly === true }));
+    ({ store, committed: restored, boundaries } = RunStore.reopen(directory.state, { dropFailed: options.resume?.failedOnly === true }));
+    checkSameSizing(directory.runId, plan, restored, boundaries);
     store.recordResume(directory.runId, job.jobFile, fingerprint);
     log.write('INFO', `resuming run ${directory.runId}: ${restored.length} committed mini-batch(es) kept, the rest run now`);
     emit({ type: 'notice', message: `resuming: ${restored.length} committed mini-batch(es) are kept and not run again` });
   } else {
     store = RunStore.create(directory.state, { runId: directory.runId, jobFile: job.jobFile, fingerprint });
+    const journaled = store;
+    inputsFingerprinted = fingerprintInputsApart(job.inputs)
+      .then((inputs) => {
+        journaled.recordInputs(inputs);
+        return inputs;
+      })
+      .catch((error: unknown) => {
+        // The partitioner lists the same input and reports what is wrong with it; only resume loses its check.
+        log.write('WARNING', `the inputs could not be fingerprinted (a resume of this run will not detect changes to them): ${(error as Error).message}`);
+        return undefined;
+      });
   }
   // Says "a driver runs this" to job list / show / cancel in other terminals.
   markDriver(directory.state);
@@ -161,8 +183,8 @@ export async function runParallelJob(options: RunJobOptions): Promise<RunJobResu
   /** Redis compute: which agent served which node (a node may change hands when an agent dies). */
   const nodes = new Map<number, string>();
   const backend: QueueBackend =
-    job.compute.kind === 'redis'
-      ? new RedisBackend({ compute: job.compute, job, runId: directory.runId, runDir: directory.root, onNodeJoined: (node, agent, host) => nodes.set(node, `${agent} (${host})`) })
+    job.compute.kind === 'redis' && redis
+      ? new redis.RedisBackend({ compute: job.compute, job, runId: directory.runId, runDir: directory.root, onNodeJoined: (node, agent, host) => nodes.set(node, `${agent} (${host})`) })
       : new LocalBackend({
           job,
           runtime: runtime.kind === 'python' ? { kind: 'python', interpreter: runtime.interpreter.path } : { kind: 'node' },
@@ -177,10 +199,15 @@ export async function runParallelJob(options: RunJobOptions): Promise<RunJobResu
   if (redisVersion) log.write('INFO', `compute "${job.compute.name}": Redis ${redisVersion}; agents run the worker processes and write their logs under ${directory.logs}`);
   const output = job.appendRow ? new AppendRowWriter(store, job.appendRow) : undefined;
   const progressFile = new ProgressFile(join(directory.state, 'progress.json'));
-  const scheduler = new Scheduler(job, backend, store, {
+  const processes = job.instanceCount * job.processesPerInstance;
+  const auto = plan.split.kind === 'auto' ? autoSizing(plan.split, processes, boundaries, restored, store, log) : undefined;
+  // With auto, what is read ahead is sized already: read just enough to keep every process fed.
+  const readAhead = auto ? JOB_DEFAULTS.autoReadAheadPerProcess * processes : undefined;
+  const scheduler = new Scheduler(readAhead === undefined ? job : { ...job, readAhead }, backend, store, {
     onCommitted: (batch) => {
       report.add(batch);
       output?.committed(batch);
+      auto?.sizer.finished(batch.id, batch.durationMs, batch.status === 'succeeded' ? 'succeeded' : batch.failureKind === 'timeout' ? 'timeout' : 'failed');
     },
     onProgress: (snapshot) => {
       progressFile.update(snapshot);
@@ -190,7 +217,6 @@ export async function runParallelJob(options: RunJobOptions): Promise<RunJobResu
   });
   scheduler.restore(restored);
   for (const batch of restored) output?.committed(batch);
-  const processes = job.instanceCount * job.processesPerInstance;
   log.write('INFO', `run ${directory.runId}: ${job.instanceCount} node(s) x ${job.processesPerInstance} process(es), ${plan.summary}`);
   emit({ type: 'started', runId: directory.runId, runDir: directory.root, processes, job, plan });
 
@@ -208,6 +234,7 @@ export async function runParallelJob(options: RunJobOptions): Promise<RunJobResu
         // Python workers read partitions with pandas, which needs pyarrow for Parquet: CSV always works.
         shuffleFormat: runtime.kind === 'python' ? 'csv' : 'parquet',
         onUnreadableRows: (count, message) => scheduler.addUnreadableRows(count, message),
+        ...(auto ? { auto: auto.sizing } : {}),
       }),
     );
   } finally {
@@ -233,12 +260,68 @@ export async function runParallelJob(options: RunJobOptions): Promise<RunJobResu
   // Readers (job list, the studio) take the end record as "finished": everything else is on disk first.
   await report.close();
   store.writeSummary({ runId: directory.runId, name: job.name, displayName: job.displayName, description: job.description, tags: job.tags, jobFile: job.jobFile, status, startedAt: startedAt.toISOString(), endedAt: new Date().toISOString(), result, output: written });
+  // Journaled before the end record, so a resume of this run can check its inputs.
+  await inputsFingerprinted;
   store.recordEnd(status, result.reason);
   await store.close();
   unmarkDriver(directory.state);
   log.write(status === 'succeeded' ? 'INFO' : 'WARNING', `run ${directory.runId} ${status}${result.reason ? `: ${result.reason}` : ''}`);
   const exitCode = status === 'succeeded' ? 0 : cancelled ? 130 : result.failureKind === 'invalid-script' || result.invalidInput ? 2 : 1;
   return { runId: directory.runId, runDir: directory.root, status, exitCode, result, output: written, jobResultPath: directory.jobResult, compute: job.compute.name };
+}
+
+/**
+ * `mini_batch_size: auto`: a sizer fed by commits (and, on resume, by what the earlier session
+ * measured), and the partitioner's side of it: each new boundary is journaled before its
+ * mini-batch can run, and the earlier session's boundaries are replayed first.
+ */
+function autoSizing(
+  split: Extract<InputPlan['split'], { kind: 'auto' }>,
+  processes: number,
+  replay: readonly MiniBatchBoundary[],
+  restored: readonly CommittedBatch[],
+  store: RunStore,
+  log: EngineLog,
+): { sizer: AutoSizer; sizing: AdaptiveSizing } {
+  const files = split.unit === 'files';
+  const initial = files ? JOB_DEFAULTS.autoInitialFiles : split.grainBytes;
+  const sizer = new AutoSizer({ targetMs: split.targetSeconds * 1000, initial, minimum: 1, processes, growthFactor: JOB_DEFAULTS.autoGrowthFactor });
+  for (const boundary of replay) sizer.planned(boundary.id, boundary.amount);
+  for (const batch of restored) sizer.finished(batch.id, batch.durationMs, batch.status === 'succeeded' ? 'succeeded' : batch.failureKind === 'timeout' ? 'timeout' : 'failed');
+  const describe = (amount: number) => (files ? `${amount} file${amount === 1 ? '' : 's'}` : formatBytes(amount));
+  let logged = 0;
+  const sizing: AdaptiveSizing = {
+    nextAmount: (remaining) => sizer.next(remaining),
+    replay,
+    onBoundary: (boundary) => {
+      store.recordBoundary(boundary);
+      sizer.planned(boundary.id, boundary.amount);
+      // Said when the size has changed twofold since last said: enough to follow it, not a line per mini-batch.
+      if (logged === 0 || boundary.amount >= 2 * logged || boundary.amount * 2 <= logged) {
+        logged = boundary.amount;
+        const rate = sizer.msPerUnit;
+        const measured = rate === undefined ? 'nothing measured yet' : `${files ? `${rate.toFixed(rate < 10 ? 2 : 0)} ms per file` : `${((rate * 1024 * 1024) / 1000).toFixed(2)} s per MB`} measured`;
+        log.write('INFO', `mini_batch_size auto: mini-batch ${boundary.id} holds ${describe(boundary.amount)} (${measured}, target ${split.targetSeconds} s)`);
+      }
+    },
+  };
+  return { sizer, sizing };
+}
+
+/**
+ * Auto sizes are replayed from the journal, fixed sizes are cut again: a run cannot switch
+ * between them on resume (--allow-changes with an edited mini_batch_size) without committed
+ * mini-batches meeting different cuts of the input.
+ */
+function checkSameSizing(runId: string, plan: InputPlan, restored: readonly CommittedBatch[], boundaries: readonly MiniBatchBoundary[]): void {
+  if (restored.length === 0) return;
+  const auto = plan.split.kind === 'auto';
+  if (auto && boundaries.length === 0) {
+    throw new InvalidInputError('E_USAGE', `run ${runId} cannot be resumed with mini_batch_size: auto: it started with a fixed mini_batch_size, and its committed mini-batches were cut that way; resume it with the mini_batch_size it started with`);
+  }
+  if (!auto && boundaries.length > 0) {
+    throw new InvalidInputError('E_USAGE', `run ${runId} cannot be resumed with a fixed mini_batch_size: it started with mini_batch_size: auto, and its committed mini-batches were cut by measured time; resume it with mini_batch_size: auto`);
+  }
 }
 
 type ChosenRuntime = { kind: 'node' } | { kind: 'python'; interpreter: PythonInterpreter };
@@ -257,8 +340,8 @@ interface ResumableRun {
 /** The run to resume, from its journal; a clear error when there is none or nothing to do. */
 function readResumableRun(runDir: string, failedOnly: boolean): ResumableRun {
   const records = RunStore.readRecords(join(runDir, 'state'));
-  const first = records.find((record) => record.k === 'run');
-  if (!first || first.k !== 'run' || !first.fingerprint) {
+  const starting = RunStore.startingFingerprint(records);
+  if (!starting) {
     throw new InvalidInputError('E_USAGE', `${runDir}: not a run minibatch can resume (no run journal with a fingerprint in state/journal.log)`);
   }
   const ends = records.filter((record) => record.k === 'end');
@@ -266,5 +349,5 @@ function readResumableRun(runDir: string, failedOnly: boolean): ResumableRun {
   if (last && last.k === 'end' && last.status === 'succeeded' && !failedOnly) {
     throw new InvalidInputError('E_USAGE', `run ${basename(runDir)} already succeeded; there is nothing to resume (rerun-failed re-runs its failed mini-batches)`);
   }
-  return { runDir, jobFile: first.jobFile, fingerprint: first.fingerprint };
+  return { runDir, jobFile: starting.first.jobFile, fingerprint: starting.fingerprint };
 }

@@ -19,6 +19,7 @@ export function toRunnableYaml(job: ResolvedParallelJob): string {
     inputs,
     outputs,
     ...(job.partitionKeys ? { partition_keys: [...job.partitionKeys] } : { mini_batch_size: job.miniBatchSize.written ?? String(job.miniBatchSize.files ?? job.miniBatchSize.bytes) }),
+    ...(job.miniBatchSize.auto && !job.partitionKeys ? { target_mini_batch_seconds: job.miniBatchSize.auto.targetSeconds } : {}),
     resources: { ...options.resources, instance_count: job.instanceCount },
     max_concurrency_per_instance: job.processesPerInstance,
     error_threshold: job.errorThreshold,

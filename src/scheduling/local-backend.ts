@@ -115,6 +115,14 @@ export class LocalBackend implements QueueBackend {
     best.dispatch(task);
   }
 
+  startCopy(task: AttemptTask): boolean {
+    return this.#pools.some((pool) => pool.startCopy(task));
+  }
+
+  cancel(task: AttemptTask): void {
+    for (const pool of this.#pools) if (pool.cancel(task)) return;
+  }
+
   async abort(): Promise<void> {
     await Promise.all(this.#pools.map((pool) => pool.terminate()));
   }

@@ -13,6 +13,23 @@ export interface QueueBackend {
   /** How many tasks can be dispatched right now without queueing them behind busy workers. */
   capacity(): number;
   dispatch(task: AttemptTask): void;
+  /*
+   * Speculative copies (straggler mitigation). Optional: the scheduler copies only through a
+   * backend that has both methods. Tasks are told apart by identity: a copy is its own
+   * AttemptTask object with the same batch and attempt, and outcomes carry the object dispatched.
+   */
+  /**
+   * Runs `task`, a second copy of a try already running, on a worker process that holds
+   * nothing else (never queued behind a busy one, which would defeat the copy). False, and
+   * nothing dispatched, when no process is idle.
+   */
+  startCopy?(task: AttemptTask): boolean;
+  /**
+   * Withdraws a dispatched task: a running one is stopped (its process replaced), a queued one
+   * dropped. It produces no outcome and is not handed back; handlers are not called from
+   * inside this call.
+   */
+  cancel?(task: AttemptTask): void;
   /** Why nothing can be dispatched yet (agents missing), for the first_task_creation_timeout message. */
   describeWaiting?(): string | undefined;
   /** Stop now: running attempts are killed and get no outcome. */

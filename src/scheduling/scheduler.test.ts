@@ -15,6 +15,9 @@ class ScriptedBackend implements QueueBackend {
   handlers: BackendHandlers | undefined;
   dispatched: AttemptTask[] = [];
   running = new Set<AttemptTask>();
+  /** Speculative copies started (also in `running` while they run) and tasks withdrawn. */
+  copies: AttemptTask[] = [];
+  cancelled: AttemptTask[] = [];
   aborted = false;
   closed = false;
   constructor(readonly slots: number) {}
@@ -28,6 +31,17 @@ class ScriptedBackend implements QueueBackend {
     this.dispatched.push(task);
     this.running.add(task);
   }
+  /** A copy needs a slot with nothing in it: here, any free slot. */
+  startCopy(task: AttemptTask) {
+    if (this.aborted || this.running.size >= this.slots) return false;
+    this.copies.push(task);
+    this.running.add(task);
+    return true;
+  }
+  cancel(task: AttemptTask) {
+    assert.ok(this.running.delete(task), `cancel() of a task that is not running: mini-batch ${task.batch.id}`);
+    this.cancelled.push(task);
+  }
   async abort() {
     this.aborted = true;
   }
@@ -35,8 +49,10 @@ class ScriptedBackend implements QueueBackend {
     this.closed = true;
   }
   /** Finish a running task: `returned` elements, or a failure. */
-  finish(id: number, result: { returned?: number; fail?: string; attempt?: number }) {
-    const task = [...this.running].find((t) => t.batch.id === id && (result.attempt === undefined || t.attempt === result.attempt));
+  finish(id: number, result: { returned?: number; fail?: string; attempt?: number; copy?: boolean; durationMs?: number }) {
+    const task = [...this.running].find(
+      (t) => t.batch.id === id && (result.attempt === undefined || t.attempt === result.attempt) && (result.copy === undefined || this.copies.includes(t) === result.copy),
+    );
     assert.ok(task, `mini-batch ${id} is running`);
     this.running.delete(task);
     const outcome: AttemptOutcome = {
@@ -46,9 +62,10 @@ class ScriptedBackend implements QueueBackend {
       rows: Array.from({ length: result.returned ?? 0 }, () => '"r"').join('\n'),
       failure: result.fail ? { kind: 'error', message: result.fail } : undefined,
       startedAt: Date.now(),
-      durationMs: 1,
+      durationMs: result.durationMs ?? 1,
     };
     this.handlers?.onOutcome(outcome);
+    return outcome;
   }
 }
 
@@ -59,6 +76,7 @@ const settings = (overrides: Partial<SchedulerSettings> = {}): SchedulerSettings
   maxRetries: 1,
   progressUpdateTimeoutMs: 60_000,
   firstTaskCreationTimeoutMs: 60_000,
+  speculativeCopies: true,
   ...overrides,
 });
 
@@ -212,3 +230,217 @@ describe('Scheduler', () => {
     assert.equal(result.reason, 'cancelled by the user');
   });
 });
+
+/** Mini-batches 0..count-1, the last `held` of them only once `release()` is called (the input is still being read until then). */
+function gatedBatches(count: number, heldFrom: number): { source: AsyncGenerator<MiniBatch>; release: () => void } {
+  let release = () => {};
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  async function* source(): AsyncGenerator<MiniBatch> {
+    for await (const batch of batches(count)) {
+      if (batch.id === heldFrom) await gate;
+      yield batch;
+    }
+  }
+  return { source: source(), release };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A scheduler whose straggler thresholds fit a test: 2× the median and at least `minRunningMs`, from 2 samples. */
+function speculating(backend: ScriptedBackend, minRunningMs: number, overrides: Partial<SchedulerSettings> = {}) {
+  const logs: string[] = [];
+  const committed: number[] = [];
+  const runStore = store();
+  const scheduler = new Scheduler(settings({ speculativeCopyThresholds: { afterMedians: 2, minRunningMs, minSamples: 2 }, ...overrides }), backend, runStore, {
+    onLog: (_level, message) => logs.push(message),
+    onCommitted: (batch) => committed.push(batch.id),
+  });
+  return { scheduler, logs, committed, runStore };
+}
+
+/** Runs 3 mini-batches on 3 slots: 1 and 2 finish at once, 0 straggles until a copy of it starts. */
+async function withCopyOfZero(backend: ScriptedBackend, overrides: Partial<SchedulerSettings> = {}) {
+  const job = speculating(backend, 30, overrides);
+  const done = job.scheduler.run(batches(3));
+  await tick();
+  backend.finish(1, { returned: 2 });
+  backend.finish(2, { returned: 2 });
+  for (let waited = 0; backend.copies.length === 0 && waited < 5_000; waited += 10) await sleep(10);
+  assert.equal(backend.copies.length, 1, 'a copy of the straggler started');
+  return { ...job, done };
+}
+
+async function commitsOf(runStore: RunStore, id: number): Promise<number> {
+  await runStore.close();
+  return RunStore.readRecords(runStore.dir).filter((record) => record.k === 'commit' && record.r.id === id).length;
+}
+
+describe('Scheduler: speculative copies of stragglers', () => {
+  it('copies only once the input is read and nothing waits, and only a clear straggler, on an idle worker', async () => {
+    const backend = new ScriptedBackend(3);
+    const { scheduler, logs } = speculating(backend, 200);
+    const input = gatedBatches(6, 5);
+    const done = scheduler.run(input.source);
+    await tick();
+    await sleep(250);
+    backend.finish(1, { returned: 2 });
+    backend.finish(2, { returned: 2 });
+    await tick();
+    backend.finish(3, { returned: 2 });
+    backend.finish(4, { returned: 2 });
+    await tick();
+    // 0 has run 250 ms (> 200 ms), slots are idle, but the input is not read to the end yet.
+    assert.deepEqual([...backend.running].map((t) => t.batch.id), [0]);
+    await sleep(50);
+    assert.equal(backend.copies.length, 0, 'no copy while the input may still bring fresh work');
+    input.release();
+    for (let waited = 0; backend.copies.length === 0 && waited < 5_000; waited += 10) await sleep(10);
+    // Mini-batch 5 took a slot first (fresh work goes before copies); 0 is the straggler, 5 is not.
+    assert.deepEqual(backend.copies.map((t) => [t.batch.id, t.attempt]), [[0, 1]]);
+    assert.ok(backend.dispatched.some((t) => t.batch.id === 5));
+    assert.match(logs.find((line) => line.includes('starting a copy')) ?? '', /^mini-batch 0 has run \d+ ms, \d+× the median \(1 ms\); starting a copy on an idle worker$/);
+    backend.finish(5, { returned: 2 });
+    backend.finish(0, { returned: 2, copy: true });
+    const result = await done;
+    assert.equal(result.status, 'succeeded');
+    assert.deepEqual(result.speculativeCopies, { started: 1, won: 1 });
+    assert.equal(backend.copies.length, 1, 'at most one copy per try; 5 never became a straggler');
+  });
+
+  it('the first copy to succeed commits, once; the other is cancelled and its late outcome ignored', async () => {
+    const backend = new ScriptedBackend(3);
+    const { done, logs, committed, runStore } = await withCopyOfZero(backend);
+    const original = [...backend.running].find((t) => !backend.copies.includes(t));
+    backend.finish(0, { returned: 2, copy: true });
+    assert.deepEqual(backend.cancelled, [original], 'the original is cancelled');
+    // Its outcome arrives anyway (a backend that could not stop it in time): nothing changes.
+    backend.handlers?.onOutcome({ task: original!, worker: { node: 0, process: 1, pid: 2 }, returned: 2, rows: '"late"\n"late"', failure: undefined, startedAt: 0, durationMs: 1 });
+    const result = await done;
+    assert.equal(result.status, 'succeeded');
+    assert.equal(result.succeededBatches, 3);
+    assert.deepEqual(result.speculativeCopies, { started: 1, won: 1 });
+    assert.deepEqual(committed.filter((id) => id === 0), [0]);
+    assert.equal(await commitsOf(runStore, 0), 1);
+    assert.ok(logs.some((line) => /^mini-batch 0: the copy won \(on node-0\/process-0\); the other copy is cancelled$/.test(line)), logs.join('\n'));
+  });
+
+  it('when the original finishes first, the copy is cancelled and counts as not won', async () => {
+    const backend = new ScriptedBackend(3);
+    const { done, logs } = await withCopyOfZero(backend);
+    backend.finish(0, { returned: 2, copy: false });
+    assert.deepEqual(backend.cancelled, backend.copies);
+    const result = await done;
+    assert.deepEqual(result.speculativeCopies, { started: 1, won: 0 });
+    assert.ok(logs.some((line) => line.startsWith('mini-batch 0: the original won')));
+  });
+
+  it('a copy that fails while the other runs is no failed try: the other one succeeds, no retry', async () => {
+    const backend = new ScriptedBackend(3);
+    const { done, runStore } = await withCopyOfZero(backend);
+    backend.finish(0, { fail: 'copy broke', copy: true });
+    await tick();
+    assert.equal(backend.dispatched.filter((t) => t.batch.id === 0).length, 1, 'no retry was dispatched');
+    assert.equal(runningCopiesOfZero(backend), 1);
+    backend.finish(0, { returned: 2, copy: false });
+    const result = await done;
+    assert.equal(result.status, 'succeeded');
+    assert.equal(result.retries, 0);
+    assert.equal(result.failedBatches, 0);
+    assert.deepEqual(result.speculativeCopies, { started: 1, won: 0 });
+    assert.equal(backend.cancelled.length, 0, 'nothing left to cancel');
+    await runStore.close();
+    assert.equal(RunStore.readRecords(runStore.dir).filter((record) => record.k === 'attempt').length, 0, 'no failed try journaled');
+  });
+
+  it('both copies failing is one failed try, retried as without copies', async () => {
+    const backend = new ScriptedBackend(3);
+    const { done, runStore } = await withCopyOfZero(backend, { maxRetries: 1 });
+    backend.finish(0, { fail: 'first', copy: false });
+    await tick();
+    assert.equal(backend.dispatched.filter((t) => t.batch.id === 0).length, 1);
+    backend.finish(0, { fail: 'second', copy: true });
+    await tick();
+    assert.deepEqual(backend.dispatched.filter((t) => t.batch.id === 0).map((t) => t.attempt), [1, 2], 'one retry');
+    backend.finish(0, { returned: 2, attempt: 2 });
+    const result = await done;
+    assert.equal(result.status, 'succeeded');
+    assert.equal(result.retries, 1);
+    assert.equal(result.firstError?.message, 'first', 'the first failure is the first error');
+    await runStore.close();
+    assert.equal(RunStore.readRecords(runStore.dir).filter((record) => record.k === 'attempt').length, 1, 'one failed try journaled');
+  });
+
+  it('both copies failing on the last try fail the mini-batch once', async () => {
+    const backend = new ScriptedBackend(3);
+    const { done, runStore } = await withCopyOfZero(backend, { maxRetries: 0 });
+    backend.finish(0, { fail: 'a', copy: true });
+    backend.finish(0, { fail: 'b', copy: false });
+    const result = await done;
+    assert.equal(result.failedBatches, 1);
+    assert.equal(result.succeededBatches, 2);
+    assert.equal(result.failedItems, 2);
+    assert.equal(await commitsOf(runStore, 0), 1);
+  });
+
+  it('a copy handed back unstarted leaves the try to the other copy; a held failure then decides it', async () => {
+    const backend = new ScriptedBackend(3);
+    const { done } = await withCopyOfZero(backend, { maxRetries: 1 });
+    backend.finish(0, { fail: 'original broke', copy: false });
+    const copy = backend.copies[0]!;
+    backend.running.delete(copy);
+    backend.handlers?.onReturned([copy]);
+    await tick();
+    // The copy never ran: the original's failure is the try's outcome, so try 2 starts.
+    assert.deepEqual(backend.dispatched.filter((t) => t.batch.id === 0).map((t) => t.attempt), [1, 2]);
+    backend.finish(0, { returned: 2, attempt: 2 });
+    const result = await done;
+    assert.equal(result.retries, 1);
+    assert.equal(result.status, 'succeeded');
+  });
+
+  it('speculative_copies: false never copies', async () => {
+    const backend = new ScriptedBackend(3);
+    const { scheduler } = speculating(backend, 30, { speculativeCopies: false });
+    const done = scheduler.run(batches(3));
+    await tick();
+    backend.finish(1, { returned: 2 });
+    backend.finish(2, { returned: 2 });
+    await sleep(150);
+    assert.equal(backend.copies.length, 0);
+    backend.finish(0, { returned: 2 });
+    const result = await done;
+    assert.deepEqual(result.speculativeCopies, { started: 0, won: 0 });
+  });
+
+  it('draining (cancel) with a copy running: the first success still commits once; no retry starts', async () => {
+    const backend = new ScriptedBackend(3);
+    const { scheduler, done, committed } = await withCopyOfZero(backend);
+    scheduler.cancel('stop', 60_000);
+    backend.finish(0, { returned: 2, copy: true });
+    const result = await done;
+    assert.equal(result.failureKind, 'cancelled');
+    assert.equal(result.succeededBatches, 3);
+    assert.deepEqual(committed.filter((id) => id === 0), [0]);
+    assert.equal(backend.cancelled.length, 1, 'the original was cancelled');
+    assert.ok(backend.closed);
+  });
+
+  it('draining with both copies failing leaves the mini-batch uncommitted, for resume', async () => {
+    const backend = new ScriptedBackend(3);
+    const { scheduler, done, runStore } = await withCopyOfZero(backend, { maxRetries: 2 });
+    scheduler.cancel('stop', 60_000);
+    backend.finish(0, { fail: 'a', copy: false });
+    await tick();
+    assert.equal(scheduler.snapshot().running, 1, 'still waiting for the copy');
+    backend.finish(0, { fail: 'b', copy: true });
+    const result = await done;
+    assert.equal(result.failureKind, 'cancelled');
+    assert.equal(result.retries, 0);
+    assert.equal(backend.dispatched.filter((t) => t.batch.id === 0).length, 1);
+    assert.equal(runStore.isCommitted(0), false);
+  });
+});
+
+function runningCopiesOfZero(backend: ScriptedBackend): number {
+  return [...backend.running].filter((t) => t.batch.id === 0).length;
+}

@@ -1,7 +1,8 @@
 import type { MiniBatch } from '../data/descriptors.js';
 import { IllegalStateError, InvalidInputError, type SerializedError } from '../errors.js';
+import { SPECULATIVE_COPY_THRESHOLDS } from '../spec/defaults.js';
 import type { CommittedBatch, RunStore } from '../store/run-store.js';
-import type { AttemptOutcome, AttemptTask, NodeFailure } from '../worker/worker-pool.js';
+import type { AttemptOutcome, AttemptTask, NodeFailure, WorkerIdentity } from '../worker/worker-pool.js';
 import { FailureAccounting, type ThresholdSettings } from './failure-accounting.js';
 import type { QueueBackend } from './queue-backend.js';
 
@@ -9,6 +10,18 @@ export interface SchedulerSettings extends ThresholdSettings {
   maxRetries: number;
   progressUpdateTimeoutMs: number;
   firstTaskCreationTimeoutMs: number;
+  /** Mini-batches the partitioner may run ahead of dispatch; READ_AHEAD unless set (auto sizes are fixed when read). */
+  readAhead?: number;
+  /** Copy clear stragglers to idle workers once nothing else waits (speculative_copies). */
+  speculativeCopies: boolean;
+  /** When a running mini-batch is a straggler; SPECULATIVE_COPY_THRESHOLDS unless set (tests). */
+  speculativeCopyThresholds?: SpeculativeCopyThresholds;
+}
+
+export interface SpeculativeCopyThresholds {
+  afterMedians: number;
+  minRunningMs: number;
+  minSamples: number;
 }
 
 export interface ProgressSnapshot {
@@ -52,6 +65,8 @@ export interface SchedulerResult {
   succeededItems: number;
   failedItems: number;
   retries: number;
+  /** Speculative copies started, and how many finished first (their rows were the ones kept). */
+  speculativeCopies: { started: number; won: number };
   firstError: RootCauseError | undefined;
   elapsedMs: number;
 }
@@ -61,6 +76,21 @@ export interface SchedulerEvents {
   onProgress?(snapshot: ProgressSnapshot): void;
   onLog?(level: 'DEBUG' | 'INFO' | 'WARNING', message: string): void;
 }
+
+/** One try in flight: its task, and a speculative copy of it while one runs. */
+interface RunningTry {
+  readonly attempt: number;
+  /** Dispatched tasks of this try that have not ended: the original, and the copy if one runs. */
+  readonly tasks: AttemptTask[];
+  readonly dispatchedAt: number;
+  /** The copy, once started: at most one per try. */
+  copy: AttemptTask | undefined;
+  /** A copy's failure while the other still ran: a failed try only if that one fails too. */
+  heldFailure: AttemptOutcome | undefined;
+}
+
+/** Run times kept for the straggler median: the latest ones, enough for a stable median. */
+const RUN_TIME_SAMPLES = 1024;
 
 /** How far the partitioner may run ahead of dispatch. */
 const READ_AHEAD = 256;
@@ -86,9 +116,16 @@ export class Scheduler {
   #exhausted = false;
   #buffer: MiniBatch[] = [];
   #again: AttemptTask[] = [];
-  #inFlight = new Map<number, number>();
+  #inFlight = new Map<number, RunningTry>();
   #produced = 0;
   #retries = 0;
+  #copiesStarted = 0;
+  #copiesWon = 0;
+  /** Run times of succeeded mini-batches (a ring of the latest), and their median when known. */
+  #runTimes: number[] = [];
+  #runTimesNext = 0;
+  #medianRunMs: number | undefined;
+  #copyTimer: NodeJS.Timeout | undefined;
   #firstError: RootCauseError | undefined;
   #invalidInput = false;
   #started = 0;
@@ -115,14 +152,10 @@ export class Scheduler {
       const waiting = this.#backend.describeWaiting?.();
       this.#abort('first-task-timeout', `first_task_creation_timeout exceeded: no mini-batch was scheduled within ${this.#settings.firstTaskCreationTimeoutMs / 1000}s of the start${waiting ? `: ${waiting}` : ''}`);
     }, this.#settings.firstTaskCreationTimeoutMs);
+    if (this.#settings.speculativeCopies && !this.#copiesPossible()) this.#events.onLog?.('DEBUG', `speculative copies: the ${this.#backend.name} backend does not offer them`);
     await this.#backend.start({
       onOutcome: (outcome) => this.#onOutcome(outcome),
-      onReturned: (tasks) => {
-        for (const task of tasks) this.#inFlight.delete(task.batch.id);
-        this.#again.unshift(...tasks);
-        this.#pump();
-        this.#maybeFinishDraining();
-      },
+      onReturned: (tasks) => this.#onReturned(tasks),
       onCapacity: () => this.#pump(),
       onFatal: (failure) => this.#onFatal(failure),
       onLog: (level, message) => this.#events.onLog?.(level, message),
@@ -146,7 +179,10 @@ export class Scheduler {
 
   /** Mini-batches committed by an earlier session of this run (resume): counted, not run again. */
   restore(batches: readonly CommittedBatch[]): void {
-    for (const batch of batches) this.#accounting.restore(batch);
+    for (const batch of batches) {
+      this.#accounting.restore(batch);
+      if (batch.status === 'succeeded') this.#addRunTime(batch.durationMs);
+    }
   }
 
   /**
@@ -177,7 +213,7 @@ export class Scheduler {
     const batchesPerSecond = elapsedMs > 0 ? (finished * 1000) / elapsedMs : 0;
     const total = this.#exhausted ? this.#produced : undefined;
     let retrying = this.#again.filter((task) => task.attempt > 1).length;
-    for (const attempt of this.#inFlight.values()) if (attempt > 1) retrying++;
+    for (const running of this.#inFlight.values()) if (running.attempt > 1) retrying++;
     return {
       elapsedMs,
       totalBatches: total,
@@ -203,11 +239,90 @@ export class Scheduler {
         this.#firstTaskTimer = undefined;
         this.#armProgressTimer();
       }
-      this.#inFlight.set(task.batch.id, task.attempt);
+      this.#inFlight.set(task.batch.id, { attempt: task.attempt, tasks: [task], dispatchedAt: performance.now(), copy: undefined, heldFailure: undefined });
       this.#backend.dispatch(task);
     }
-    if (!this.#exhausted && !this.#reading && this.#buffer.length < READ_AHEAD) void this.#readAhead();
+    if (!this.#exhausted && !this.#reading && this.#buffer.length < (this.#settings.readAhead ?? READ_AHEAD)) void this.#readAhead();
+    this.#speculate();
     this.#maybeFinish();
+  }
+
+  #copiesPossible(): boolean {
+    return this.#backend.startCopy !== undefined && this.#backend.cancel !== undefined;
+  }
+
+  /**
+   * Straggler mitigation: once nothing waits to be dispatched (input read, no retry queued),
+   * a try that has run clearly longer than typical gets a copy on an idle worker; whichever
+   * succeeds first is committed. Copying earlier would take a worker from fresh work.
+   */
+  #speculate(): void {
+    clearTimeout(this.#copyTimer);
+    this.#copyTimer = undefined;
+    if (!this.#settings.speculativeCopies || !this.#copiesPossible() || this.#state !== 'running') return;
+    if (!this.#exhausted || this.#buffer.length > 0 || this.#again.length > 0 || this.#inFlight.size === 0) return;
+    const thresholds = this.#settings.speculativeCopyThresholds ?? SPECULATIVE_COPY_THRESHOLDS;
+    const median = this.#runTimes.length >= thresholds.minSamples ? this.#median() : undefined;
+    if (median === undefined) return;
+    const afterMs = Math.max(thresholds.afterMedians * median, thresholds.minRunningMs);
+    const now = performance.now();
+    // Longest running first.
+    const uncopied = [...this.#inFlight.entries()].filter(([, running]) => !running.copy && running.tasks.length === 1).sort(([, a], [, b]) => a.dispatchedAt - b.dispatchedAt);
+    for (const [id, running] of uncopied) {
+      const ranMs = now - running.dispatchedAt;
+      if (ranMs <= afterMs) {
+        // The next one to turn into a straggler: look again then, even if nothing else happens.
+        this.#copyTimer = setTimeout(() => this.#pump(), afterMs - ranMs + 10);
+        return;
+      }
+      const original = running.tasks[0];
+      if (!original) continue;
+      const copy: AttemptTask = { batch: original.batch, attempt: running.attempt };
+      // No idle worker: a worker that frees up reports capacity, which pumps (and comes here) again.
+      if (!this.#backend.startCopy?.(copy)) return;
+      running.copy = copy;
+      running.tasks.push(copy);
+      this.#copiesStarted++;
+      this.#events.onLog?.('INFO', `mini-batch ${id} has run ${duration(ranMs)}, ${Math.round(ranMs / median)}× the median (${duration(median)}); starting a copy on an idle worker`);
+    }
+  }
+
+  #addRunTime(ms: number): void {
+    this.#runTimes[this.#runTimesNext] = ms;
+    this.#runTimesNext = (this.#runTimesNext + 1) % RUN_TIME_SAMPLES;
+    this.#medianRunMs = undefined;
+  }
+
+  #median(): number {
+    if (this.#medianRunMs === undefined) {
+      const sorted = [...this.#runTimes].sort((a, b) => a - b);
+      const middle = sorted.length >> 1;
+      this.#medianRunMs = sorted.length % 2 === 1 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
+    }
+    return this.#medianRunMs;
+  }
+
+  /** Tasks a backend could not start (a process died first): run again without spending a try. */
+  #onReturned(tasks: readonly AttemptTask[]): void {
+    const again: AttemptTask[] = [];
+    const decided: AttemptOutcome[] = [];
+    for (const task of tasks) {
+      const running = this.#inFlight.get(task.batch.id);
+      // Only a task still waited for: not a cancelled copy, not one of a try already decided.
+      if (!running || !takeTask(running, task)) continue;
+      if (running.tasks.length > 0) continue; // the other copy still runs this try
+      this.#inFlight.delete(task.batch.id);
+      // The other copy failed while this one waited: that failure is the try's outcome.
+      if (running.heldFailure) decided.push(running.heldFailure);
+      else again.push(task);
+    }
+    this.#again.unshift(...again);
+    for (const outcome of decided) {
+      if (this.#state !== 'running' && this.#state !== 'draining') break;
+      this.#finishTry(outcome, failureOf(outcome));
+    }
+    this.#pump();
+    this.#maybeFinishDraining();
   }
 
   #nextFresh(): AttemptTask | undefined {
@@ -220,7 +335,7 @@ export class Scheduler {
   async #readAhead(): Promise<void> {
     this.#reading = true;
     try {
-      while (this.#state === 'running' && this.#buffer.length < READ_AHEAD) {
+      while (this.#state === 'running' && this.#buffer.length < (this.#settings.readAhead ?? READ_AHEAD)) {
         const next = await this.#source?.next();
         if (!next || next.done) {
           this.#exhausted = true;
@@ -246,31 +361,49 @@ export class Scheduler {
   #onOutcome(outcome: AttemptOutcome): void {
     if (this.#state !== 'running' && this.#state !== 'draining') return;
     const { batch, attempt } = outcome.task;
-    // A stale or duplicate delivery (an attempt we no longer wait for) changes nothing.
-    if (this.#inFlight.get(batch.id) !== attempt || this.#store.isCommitted(batch.id)) return;
-    this.#inFlight.delete(batch.id);
-    this.#armProgressTimer();
-    const worker = `node-${outcome.worker.node}/process-${outcome.worker.process}`;
-    // Rows that could not be read are failed items no retry can fix; anything else missing is worth a retry.
-    const unreadable = outcome.unreadable ?? 0;
-    const readable = batch.items - unreadable;
-    const failure =
-      outcome.failure ??
-      (outcome.returned < readable
-        ? { kind: 'partial', message: `run() returned ${outcome.returned} elements for ${readable} items; the missing ${readable - outcome.returned} count as failed items` }
-        : unreadable > 0
-          ? { kind: 'unreadable-rows', message: `${unreadable} row(s) could not be read: ${(outcome.problems ?? []).join('; ')}`, final: true }
-          : undefined);
-    if (failure) {
-      this.#firstError ??= {
-        batchId: batch.id,
-        attempt,
-        worker,
-        kind: failure.kind,
-        message: failure.message,
-        ...('error' in failure && failure.error ? { error: failure.error } : {}),
-      };
+    const running = this.#inFlight.get(batch.id);
+    // A stale or duplicate delivery (a task we no longer wait for, a cancelled copy) changes nothing.
+    if (!running || !takeTask(running, outcome.task) || this.#store.isCommitted(batch.id)) return;
+    const failure = failureOf(outcome);
+    const byCopy = outcome.task === running.copy;
+    if (failure && running.tasks.length > 0) {
+      // Not a failed try while the other copy may still succeed: decided when that one ends.
+      running.heldFailure ??= outcome;
+      this.#events.onLog?.('INFO', `mini-batch ${batch.id} try ${attempt}: ${byCopy ? 'the copy' : 'the original'} failed (${failure.kind}): ${failure.message}; the other copy still runs, so the try is not counted yet`);
+      return;
     }
+    const others = running.tasks.splice(0);
+    this.#inFlight.delete(batch.id);
+    for (const other of others) this.#backend.cancel?.(other);
+    if (running.copy && !failure) {
+      if (byCopy) this.#copiesWon++;
+      const rest = others.length > 0 ? 'the other copy is cancelled' : 'the other copy had failed';
+      this.#events.onLog?.('INFO', `mini-batch ${batch.id}: ${byCopy ? 'the copy' : 'the original'} won (on ${workerName(outcome.worker)}); ${rest}`);
+    }
+    // Both copies failed: one failed try, as without a copy; the earlier failure is the first error.
+    const held = running.heldFailure;
+    if (failure && held) this.#noteFirstError(held, failureOf(held) ?? failure);
+    this.#finishTry(outcome, failure);
+  }
+
+  #noteFirstError(outcome: AttemptOutcome, failure: Failure): void {
+    this.#firstError ??= {
+      batchId: outcome.task.batch.id,
+      attempt: outcome.task.attempt,
+      worker: workerName(outcome.worker),
+      kind: failure.kind,
+      message: failure.message,
+      ...('error' in failure && failure.error ? { error: failure.error } : {}),
+    };
+  }
+
+  /** The try is over with `outcome`: retried, or committed (and counted) as the mini-batch's final state. */
+  #finishTry(outcome: AttemptOutcome, failure: Failure | undefined): void {
+    const { batch, attempt } = outcome.task;
+    this.#armProgressTimer();
+    const worker = workerName(outcome.worker);
+    const unreadable = outcome.unreadable ?? 0;
+    if (failure) this.#noteFirstError(outcome, failure);
     if (failure && attempt <= this.#settings.maxRetries && !('final' in failure)) {
       if (this.#state === 'draining') {
         // Stopping: no new try starts; the mini-batch stays uncommitted, for job resume.
@@ -299,6 +432,7 @@ export class Scheduler {
     };
     if (!this.#store.commit(committed, outcome.rows)) return;
     this.#accounting.record(batch.items, outcome.returned, failure !== undefined, unreadable);
+    if (!failure) this.#addRunTime(outcome.durationMs);
     if (failure) this.#events.onLog?.('WARNING', `mini-batch ${batch.id} failed after ${attempt} ${attempt === 1 ? 'try' : 'tries'} (${failure.kind}): ${failure.message}`);
     this.#events.onCommitted?.(committed);
     this.#reportProgress();
@@ -366,6 +500,7 @@ export class Scheduler {
       succeededItems: accounting.succeededItems,
       failedItems: accounting.failedItems,
       retries: this.#retries,
+      speculativeCopies: { started: this.#copiesStarted, won: this.#copiesWon },
       firstError: this.#firstError,
       elapsedMs: performance.now() - this.#started,
     });
@@ -382,7 +517,41 @@ export class Scheduler {
   #clearTimers(): void {
     clearTimeout(this.#firstTaskTimer);
     clearTimeout(this.#progressTimer);
+    clearTimeout(this.#copyTimer);
     this.#firstTaskTimer = undefined;
     this.#progressTimer = undefined;
+    this.#copyTimer = undefined;
   }
+}
+
+/** Why a try failed: the worker's failure, or missing returns (worth a retry), or unreadable rows (final). */
+type Failure = NonNullable<AttemptOutcome['failure']> | { kind: 'partial'; message: string } | { kind: 'unreadable-rows'; message: string; final: true };
+
+function failureOf(outcome: AttemptOutcome): Failure | undefined {
+  // Rows that could not be read are failed items no retry can fix; anything else missing is worth a retry.
+  const unreadable = outcome.unreadable ?? 0;
+  const readable = outcome.task.batch.items - unreadable;
+  if (outcome.failure) return outcome.failure;
+  if (outcome.returned < readable) {
+    return { kind: 'partial', message: `run() returned ${outcome.returned} elements for ${readable} items; the missing ${readable - outcome.returned} count as failed items` };
+  }
+  if (unreadable > 0) return { kind: 'unreadable-rows', message: `${unreadable} row(s) could not be read: ${(outcome.problems ?? []).join('; ')}`, final: true };
+  return undefined;
+}
+
+/** Removes `task` (by identity) from its try's outstanding tasks; false if it was not one of them. */
+function takeTask(running: RunningTry, task: AttemptTask): boolean {
+  const index = running.tasks.indexOf(task);
+  if (index < 0) return false;
+  running.tasks.splice(index, 1);
+  return true;
+}
+
+function workerName(worker: WorkerIdentity): string {
+  return `node-${worker.node}/process-${worker.process}`;
+}
+
+function duration(ms: number): string {
+  if (ms < 1_000) return `${Math.round(ms)} ms`;
+  return ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`;
 }

@@ -11,6 +11,16 @@ export const JOB_DEFAULTS = {
   filesPerMiniBatch: 10,
   /** Tabular input: approximate bytes per mini-batch. */
   tabularBytesPerMiniBatch: 1024 * 1024,
+  /** `mini_batch_size: auto`: how long one mini-batch should run (the reference advises ~10 s). */
+  targetMiniBatchSeconds: 10,
+  /** `auto` starts this small so the first results come fast: one file… */
+  autoInitialFiles: 1,
+  /** …or 64 KB of a table (also the grain an auto-sized table is cut in). */
+  autoInitialBytes: 64 * 1024,
+  /** `auto` grows a mini-batch to at most this many times the largest one measured so far. */
+  autoGrowthFactor: 4,
+  /** `auto` reads ahead this many mini-batches per worker process (sizes are fixed when read). */
+  autoReadAheadPerProcess: 2,
   errorThreshold: -1,
   miniBatchErrorThreshold: -1,
   allowedFailedPercent: 100,
@@ -23,6 +33,8 @@ export const JOB_DEFAULTS = {
   resourceMonitorIntervalSeconds: 600,
   loggingLevel: 'INFO',
   isDeterministic: true,
+  /** Straggler mitigation: copy a clearly slow mini-batch to an idle worker at the end of the job. */
+  speculativeCopies: true,
   copyLogsToParent: false,
   appendRowDataframeHeader: false,
   appendRowFileName: 'parallel_run_step.txt',
@@ -32,6 +44,18 @@ export const JOB_DEFAULTS = {
 export const TIMEOUT_KILL_GRACE_MS = 1_000;
 /** Init failures allowed per node, as a multiple of its processes, before the node stops. */
 export const INIT_FAILURES_PER_PROCESS = 3;
+/**
+ * When a running mini-batch counts as a straggler worth a speculative copy: it has run longer
+ * than `afterMedians` × the median run() time of succeeded mini-batches and at least
+ * `minRunningMs` (quick jobs never copy), and that median rests on `minSamples` of them. One
+ * sample is enough: a process may have prefetched the rest of the job behind the straggler,
+ * so one mini-batch may be all that finished; the floor keeps a poor median from copying much.
+ */
+export const SPECULATIVE_COPY_THRESHOLDS = {
+  afterMedians: 2,
+  minRunningMs: 1_000,
+  minSamples: 1,
+} as const;
 
 /** Every default of a `type: redis` compute in minibatch.config.yml, in seconds unless named. */
 export const REDIS_COMPUTE_DEFAULTS = {

@@ -118,7 +118,7 @@ const retrySettingsSchema = z.strictObject({
   timeout: seconds().optional().describe('Seconds for one run() call. @default 60'),
 });
 
-const miniBatchSizeSchema = z.union([z.string(), z.number()], { error: 'expected a file count like "10" or a size like "10kb", "1MB" (digits, then optionally kb, mb or gb)' }).superRefine((value, ctx) => {
+const miniBatchSizeSchema = z.union([z.string(), z.number()], { error: 'expected a file count like "10" or a size like "10kb", "1MB" (digits, then optionally kb, mb or gb) or auto' }).superRefine((value, ctx) => {
   const parsed = parseMiniBatchSize(value);
   if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed, input: value });
 });
@@ -137,7 +137,8 @@ export const parallelJobSchema = z.strictObject({
   inputs: z.record(z.string(), inputSchema).optional(),
   outputs: z.record(z.string(), outputSchema).optional(),
   input_data: text('${{inputs.<name>}}').describe('Which input is split: `${{inputs.<name>}}`.'),
-  mini_batch_size: miniBatchSizeSchema.optional().describe('Files per mini-batch, or approximate bytes for tabular input. @default 10 files / 1 MB'),
+  mini_batch_size: miniBatchSizeSchema.optional().describe('Files per mini-batch, approximate bytes for tabular input, or `auto`: sized from measured run() time to target_mini_batch_seconds, starting at 1 file / 64 KB. @default 10 files / 1 MB'),
+  target_mini_batch_seconds: seconds().optional().describe('With mini_batch_size: auto, how long one mini-batch should run. @default 10'),
   partition_keys: z.array(text('a column name')).optional(),
   resources: resourcesSchema.optional(),
   max_concurrency_per_instance: integer(1).optional().describe('Worker processes per node. @default number of cores'),
@@ -162,6 +163,9 @@ export const parallelJobSchema = z.strictObject({
     .describe('A worker process whose memory grows past this is replaced between mini-batches (init() runs again). Unset = no limit.'),
   logging_level: oneOf(LOGGING_LEVELS).optional(),
   retry_settings: retrySettingsSchema.optional(),
+  speculative_copies: flag()
+    .optional()
+    .describe('Near the end of the job, start a second copy of a mini-batch running far longer than typical on an idle worker; the first copy to succeed is kept (its rows once), the other is stopped. false = off. @default true'),
   environment_variables: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()], { error: 'expected a string, number or boolean' })).optional(),
   is_deterministic: z.boolean({ error: 'expected true or false' }).optional().describe('Whether results may be reused when nothing changed (pipelines). @default true'),
   task: taskSchema,

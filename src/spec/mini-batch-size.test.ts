@@ -20,6 +20,13 @@ describe('parseMiniBatchSize', () => {
     assert.deepEqual(parseMiniBatchSize('3Mb'), { kind: 'bytes', bytes: 3 * 1024 ** 2 });
   });
 
+  it('reads auto in any case, and says "or auto" for a word that is not', () => {
+    assert.deepEqual(parseMiniBatchSize('auto'), { kind: 'auto' });
+    assert.deepEqual(parseMiniBatchSize(' Auto '), { kind: 'auto' });
+    assert.equal(parseMiniBatchSize('atuo'), 'expected a file count like "10", a size like "10kb", or auto, got "atuo"');
+    assert.equal(parseMiniBatchSize('automatic'), 'expected a file count like "10", a size like "10kb", or auto, got "automatic"');
+  });
+
   it('rejects zero with its own message', () => {
     assert.equal(parseMiniBatchSize('0'), 'expected a size greater than 0, got "0"');
     assert.equal(parseMiniBatchSize(0), 'expected a size greater than 0, got 0');
@@ -37,7 +44,7 @@ describe('parseMiniBatchSize', () => {
   });
 
   it('rejects values that are neither a string nor a number', () => {
-    const message = 'expected a file count like "10" or a size like "10kb", "1MB", got';
+    const message = 'expected a file count like "10" or a size like "10kb", "1MB", or auto, got';
     assert.equal(parseMiniBatchSize({ size: 10 }), `${message} an object`);
     assert.equal(parseMiniBatchSize(['10']), `${message} an array of 1`);
     assert.equal(parseMiniBatchSize(true), `${message} true`);

@@ -1,11 +1,14 @@
 import { InvalidInputError, describeValue } from '../errors.js';
 
-/** `mini_batch_size` as written: digits alone, or digits with a kb/mb/gb unit (×1024 each). */
+/** `mini_batch_size` as written: digits alone, digits with a kb/mb/gb unit (×1024 each), or `auto`. */
 export type MiniBatchSize =
   | { kind: 'count'; count: number }
-  | { kind: 'bytes'; bytes: number };
+  | { kind: 'bytes'; bytes: number }
+  /** Sized from measured run() time to `target_mini_batch_seconds` (scheduling/auto-sizer.ts). */
+  | { kind: 'auto' };
 
 const SIZE_PATTERN = /^(\d+)([kKmMgG][bB])?$/;
+const AUTO = 'auto';
 const UNIT_FACTORS: Record<string, number> = { k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
 
 /**
@@ -16,8 +19,11 @@ const UNIT_FACTORS: Record<string, number> = { k: 1024, m: 1024 ** 2, g: 1024 **
 export function parseMiniBatchSize(value: unknown): MiniBatchSize | string {
   const text = typeof value === 'number' ? String(value) : value;
   if (typeof text !== 'string') {
-    return `expected a file count like "10" or a size like "10kb", "1MB", got ${describeValue(value)}`;
+    return `expected a file count like "10" or a size like "10kb", "1MB", or auto, got ${describeValue(value)}`;
   }
+  if (text.trim().toLowerCase() === AUTO) return { kind: 'auto' };
+  // A word is most likely a misspelt "auto": say so rather than list the digit forms only.
+  if (/^\s*[a-z]+\s*$/i.test(text)) return `expected a file count like "10", a size like "10kb", or auto, got ${describeValue(value)}`;
   const match = SIZE_PATTERN.exec(text.trim());
   if (!match) {
     return `expected a file count like "10" or a size like "10kb", "1MB" (digits, then optionally kb, mb or gb), got ${describeValue(value)}`;

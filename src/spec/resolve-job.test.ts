@@ -96,6 +96,7 @@ describe('resolveParallelJob: defaults (DESIGN.md §2)', () => {
         resourceMonitorIntervalMs: resolved.resourceMonitorIntervalMs,
         loggingLevel: resolved.loggingLevel,
         isDeterministic: resolved.isDeterministic,
+        speculativeCopies: resolved.speculativeCopies,
         copyLogsToParent: resolved.copyLogsToParent,
         appendRow: resolved.appendRow,
         environmentVariables: resolved.environmentVariables,
@@ -107,7 +108,7 @@ describe('resolveParallelJob: defaults (DESIGN.md §2)', () => {
       {
         instanceCount: 1,
         processesPerInstance: 4,
-        miniBatchSize: { files: 10, bytes: 1048576, written: undefined },
+        miniBatchSize: { files: 10, bytes: 1048576, written: undefined, auto: undefined },
         errorThreshold: -1,
         miniBatchErrorThreshold: -1,
         allowedFailedPercent: 100,
@@ -119,6 +120,7 @@ describe('resolveParallelJob: defaults (DESIGN.md §2)', () => {
         resourceMonitorIntervalMs: 600_000,
         loggingLevel: 'INFO',
         isDeterministic: true,
+        speculativeCopies: true,
         copyLogsToParent: false,
         appendRow: undefined,
         environmentVariables: {},
@@ -178,6 +180,7 @@ describe('resolveParallelJob: defaults (DESIGN.md §2)', () => {
           'resource_monitor_interval: 0',
           'logging_level: DEBUG',
           'is_deterministic: false',
+          'speculative_copies: false',
           'environment_variables: {A: x, B: 2, C: true}',
           'name: my-job',
           'display_name: My job',
@@ -201,6 +204,7 @@ describe('resolveParallelJob: defaults (DESIGN.md §2)', () => {
     assert.equal(resolved.resourceMonitorIntervalMs, 0);
     assert.equal(resolved.loggingLevel, 'DEBUG');
     assert.equal(resolved.isDeterministic, false);
+    assert.equal(resolved.speculativeCopies, false);
     assert.deepEqual(resolved.environmentVariables, { A: 'x', B: '2', C: 'true' });
     assert.equal(resolved.name, 'my-job');
     assert.equal(resolved.displayName, 'My job');
@@ -527,7 +531,33 @@ describe('resolveParallelJob: rejected jobs name the file, position and field', 
 
   it('a byte size is kept as bytes (whether the input is a table is decided when it is planned)', () => {
     const resolved = resolveText(BASE + 'mini_batch_size: "10kb"\n');
-    assert.deepEqual(resolved.miniBatchSize, { files: undefined, bytes: 10240, written: '10kb' });
+    assert.deepEqual(resolved.miniBatchSize, { files: undefined, bytes: 10240, written: '10kb', auto: undefined });
+  });
+
+  it('mini_batch_size: auto starts at 1 file / 64 KB with the default 10 s target, or the one given', () => {
+    assert.deepEqual(resolveText(BASE + 'mini_batch_size: auto\n').miniBatchSize, { files: 1, bytes: 65536, written: 'auto', auto: { targetSeconds: 10 } });
+    const given = resolveText(BASE + 'mini_batch_size: Auto\ntarget_mini_batch_seconds: 0.5\n');
+    assert.deepEqual(given.miniBatchSize.auto, { targetSeconds: 0.5 });
+    assert.equal(given.miniBatchSize.written, 'auto');
+    assert.deepEqual(given.warnings, []);
+  });
+
+  it('a misspelt auto is said to be one', () => {
+    assert.equal(invalidJobMessage(BASE + 'mini_batch_size: atuo\n'), 'job.yml:8:1: mini_batch_size: expected a file count like "10", a size like "10kb", or auto, got "atuo"');
+  });
+
+  it('target_mini_batch_seconds must be a positive number of seconds, said at its line', () => {
+    assert.equal(
+      invalidJobMessage(BASE + 'mini_batch_size: auto\ntarget_mini_batch_seconds: 0\n'),
+      'job.yml:9:1: target_mini_batch_seconds: expected a number of seconds > 0 and <= 259200, got 0',
+    );
+    assert.match(invalidJobMessage(BASE + 'target_mini_batch_seconds: soon\n'), /^job\.yml:8:1: target_mini_batch_seconds: expected a number of seconds > 0 and <= 259200, got "soon"$/);
+  });
+
+  it('target_mini_batch_seconds without auto is a warning, not an error (auto may be switched off with --set)', () => {
+    const resolved = resolveText(BASE + 'mini_batch_size: 5\ntarget_mini_batch_seconds: 3\n');
+    assert.equal(resolved.miniBatchSize.auto, undefined);
+    assert.deepEqual(resolved.warnings, ['job.yml:9:1: target_mini_batch_seconds applies to mini_batch_size: auto only; mini_batch_size is 5 here, so it has no effect']);
   });
 
   it('input_data missing', () => {

@@ -65,6 +65,11 @@ export interface ResolvedMiniBatchSize {
   bytes: number;
   /** As written, for messages. */
   written: string | undefined;
+  /**
+   * `mini_batch_size: auto`: sizes follow measured run() time; `files` / `bytes` then hold the
+   * size of the first mini-batches. Undefined for a fixed size.
+   */
+  auto: { targetSeconds: number } | undefined;
 }
 export type ResolvedInput = ResolvedLiteralInput | ResolvedAssetInput;
 
@@ -115,6 +120,8 @@ export interface ResolvedParallelJob {
   readonly maxWorkerMemoryBytes: number | undefined;
   readonly environmentVariables: Readonly<Record<string, string>>;
   readonly isDeterministic: boolean;
+  /** Speculative copies of stragglers at the end of the job (speculative_copies). */
+  readonly speculativeCopies: boolean;
   readonly copyLogsToParent: boolean;
   readonly code: string;
   readonly entryScript: string;
@@ -271,12 +278,17 @@ export function resolveParallelJob(source: YamlSource, jobFile: string, options:
   warnings.push(...engine.warnings);
   const fromArgs: Partial<EngineArguments> = engine.values;
 
-  const miniBatchSize: ResolvedMiniBatchSize = { files: JOB_DEFAULTS.filesPerMiniBatch, bytes: JOB_DEFAULTS.tabularBytesPerMiniBatch, written: undefined };
+  const miniBatchSize: ResolvedMiniBatchSize = { files: JOB_DEFAULTS.filesPerMiniBatch, bytes: JOB_DEFAULTS.tabularBytesPerMiniBatch, written: undefined, auto: undefined };
   if (job.mini_batch_size !== undefined) {
     const size = parseMiniBatchSize(job.mini_batch_size);
     if (typeof size !== 'string') {
       miniBatchSize.written = String(job.mini_batch_size);
-      if (size.kind === 'bytes') {
+      if (size.kind === 'auto') {
+        miniBatchSize.written = 'auto';
+        miniBatchSize.files = JOB_DEFAULTS.autoInitialFiles;
+        miniBatchSize.bytes = JOB_DEFAULTS.autoInitialBytes;
+        miniBatchSize.auto = { targetSeconds: job.target_mini_batch_seconds ?? JOB_DEFAULTS.targetMiniBatchSeconds };
+      } else if (size.kind === 'bytes') {
         miniBatchSize.files = undefined;
         miniBatchSize.bytes = size.bytes;
       } else {
@@ -290,6 +302,12 @@ export function resolveParallelJob(source: YamlSource, jobFile: string, options:
     if (partitionKeys.length === 0) problem(['partition_keys'], 'expected at least one key');
     if (new Set(partitionKeys).size !== partitionKeys.length) problem(['partition_keys'], 'a key is listed twice');
     if (job.mini_batch_size !== undefined) warnings.push('partition_keys and mini_batch_size are both set: partition_keys wins (one mini-batch per key value), mini_batch_size is ignored');
+  }
+  // Not an error: a job may switch auto off with --set mini_batch_size=10 and keep its target.
+  if (job.target_mini_batch_seconds !== undefined && !miniBatchSize.auto) {
+    warnings.push(`${at(['target_mini_batch_seconds'])}: target_mini_batch_seconds applies to mini_batch_size: auto only; mini_batch_size is ${miniBatchSize.written ?? 'the default'} here, so it has no effect`);
+  } else if (job.target_mini_batch_seconds !== undefined && partitionKeys !== undefined) {
+    warnings.push(`${at(['target_mini_batch_seconds'])}: target_mini_batch_seconds has no effect with partition_keys (one mini-batch per key value)`);
   }
 
   if (job.mini_batch_error_threshold !== undefined && job.allowed_failed_count !== undefined && job.mini_batch_error_threshold !== job.allowed_failed_count) {
@@ -398,6 +416,7 @@ export function resolveParallelJob(source: YamlSource, jobFile: string, options:
     maxWorkerMemoryBytes: memoryBytes(job.max_worker_memory),
     environmentVariables,
     isDeterministic: job.is_deterministic ?? JOB_DEFAULTS.isDeterministic,
+    speculativeCopies: job.speculative_copies ?? JOB_DEFAULTS.speculativeCopies,
     copyLogsToParent: job.copy_logs_to_parent ?? fromArgs.copy_logs_to_parent ?? JOB_DEFAULTS.copyLogsToParent,
     code,
     entryScript,

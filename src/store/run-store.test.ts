@@ -198,3 +198,36 @@ describe('RunStore.writeSummary', () => {
     assert.equal(existsSync(join(store.dir, 'summary.json.tmp')), false);
   });
 });
+
+describe('RunStore: auto-sized mini-batch boundaries', () => {
+  it('journals boundaries before the commits that follow them, and reopen hands them back in order', async () => {
+    const store = createStore();
+    store.recordBoundary({ id: 0, first: 0, count: 1, amount: 1 });
+    store.recordBoundary({ id: 1, first: 1, count: 4, amount: 4 });
+    store.commit(batch(0, { items: 1 }), '"a"\n');
+    store.recordBoundary({ id: 2, first: 5, count: 16, amount: 16 });
+    await closeStore(store);
+    const kinds = journalOnDisk(store.dir).map((record) => (record.k === 'boundary' ? `b${record.b.id}` : record.k === 'commit' ? `c${record.r.id}` : record.k));
+    assert.deepEqual(kinds, ['run', 'b0', 'b1', 'c0', 'b2']);
+    const { store: reopened, committed, boundaries } = RunStore.reopen(store.dir);
+    open.push(reopened);
+    assert.deepEqual(committed.map((c) => c.id), [0]);
+    assert.deepEqual(boundaries, [
+      { id: 0, first: 0, count: 1, amount: 1 },
+      { id: 1, first: 1, count: 4, amount: 4 },
+      { id: 2, first: 5, count: 16, amount: 16 },
+    ]);
+  });
+
+  it('a commit is never on disk without its boundary: records appended after a flush began wait for the next', async () => {
+    const store = createStore();
+    store.recordBoundary({ id: 0, first: 0, count: 2, amount: 2 });
+    const flushing = store.flush();
+    store.commit(batch(0), '"a"\n"b"\n');
+    await flushing;
+    const onDisk = journalOnDisk(store.dir).map((record) => record.k);
+    assert.deepEqual(onDisk, ['run', 'boundary']);
+    await store.flush();
+    assert.deepEqual(journalOnDisk(store.dir).map((record) => record.k), ['run', 'boundary', 'commit']);
+  });
+});

@@ -2,6 +2,7 @@ import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readSync, re
 import { fsync, write } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import type { MiniBatchBoundary } from '../data/descriptors.js';
 import { AppendOnlyLog } from './run-journal.js';
 
 const writeAsync = promisify(write);
@@ -72,6 +73,10 @@ export type StoreRecord =
   | { k: 'run'; runId: string; jobFile: string; startedAt: number; fingerprint?: RunFingerprint; resumed?: boolean }
   | { k: 'attempt'; r: AttemptRecord }
   | { k: 'commit'; r: CommittedBatch; offset: number; length: number }
+  /** Where an auto-sized mini-batch lies in the input; before its commit in the journal, always. */
+  | { k: 'boundary'; b: MiniBatchBoundary }
+  /** A fresh run's input fingerprint, journaled once it is computed (beside the first mini-batches). */
+  | { k: 'inputs'; inputs: InputFingerprint[] }
   | { k: 'end'; status: string; reason?: string; endedAt: number };
 
 /**
@@ -131,13 +136,22 @@ export class RunStore {
    * dropped), every committed mini-batch is known again with its rows, and spool bytes no
    * commit record points at (a crash between the two writes) are cut off.
    */
-  static reopen(dir: string, options: { dropFailed?: boolean } = {}, flushIntervalMs = 20): { store: RunStore; committed: CommittedBatch[]; first: Extract<StoreRecord, { k: 'run' }> | undefined } {
+  static reopen(
+    dir: string,
+    options: { dropFailed?: boolean } = {},
+    flushIntervalMs = 20,
+  ): { store: RunStore; committed: CommittedBatch[]; boundaries: MiniBatchBoundary[]; first: Extract<StoreRecord, { k: 'run' }> | undefined } {
     const { log, records } = AppendOnlyLog.open<StoreRecord>(join(dir, 'journal.log'));
     const spoolFd = openSync(join(dir, 'rows.spool'), existsSync(join(dir, 'rows.spool')) ? 'r+' : 'w+');
     const store = new RunStore(dir, log, spoolFd, flushIntervalMs);
     // The last commit of a mini-batch is its state: a re-run of a failed one commits it again.
     const latest = new Map<number, Extract<StoreRecord, { k: 'commit' }>>();
-    for (const record of records) if (record.k === 'commit') latest.set(record.r.id, record);
+    const boundaries: MiniBatchBoundary[] = [];
+    for (const record of records) {
+      if (record.k === 'commit') latest.set(record.r.id, record);
+      // Each is written once, in id order; a resumed session replays them and writes none again.
+      else if (record.k === 'boundary') boundaries.push(record.b);
+    }
     let end = 0;
     for (const record of latest.values()) end = Math.max(end, record.offset + record.length);
     const committed: CommittedBatch[] = [];
@@ -155,7 +169,25 @@ export class RunStore {
     store.#spoolFlushedLength = end;
     committed.sort((a, b) => a.id - b.id);
     const first = records.find((record): record is Extract<StoreRecord, { k: 'run' }> => record.k === 'run');
-    return { store, committed, first };
+    return { store, committed, boundaries, first };
+  }
+
+  /** The inputs as they were when the run started: what a resume compares them with. */
+  recordInputs(inputs: InputFingerprint[]): void {
+    this.#journal.append({ k: 'inputs', inputs });
+  }
+
+  /**
+   * The fingerprint a run started from: its first run record's, with the inputs from that record
+   * or, for a fresh run that fingerprinted them beside its first mini-batches, from the first
+   * inputs record (none when the first session stopped before they were known).
+   */
+  static startingFingerprint(records: readonly StoreRecord[]): { first: Extract<StoreRecord, { k: 'run' }>; fingerprint: RunFingerprint } | undefined {
+    const first = records.find((record): record is Extract<StoreRecord, { k: 'run' }> => record.k === 'run');
+    if (!first?.fingerprint) return undefined;
+    if (first.fingerprint.inputs) return { first, fingerprint: first.fingerprint };
+    const inputs = records.find((record): record is Extract<StoreRecord, { k: 'inputs' }> => record.k === 'inputs');
+    return { first, fingerprint: inputs ? { ...first.fingerprint, inputs: inputs.inputs } : first.fingerprint };
   }
 
   /** Marks the start of a resumed session in the journal. */
@@ -165,6 +197,15 @@ export class RunStore {
 
   isCommitted(id: number): boolean {
     return id < this.#committed.length && this.#committed[id] === 1;
+  }
+
+  /**
+   * Journals an auto-sized mini-batch's place in the input before it is dispatched. Records
+   * are flushed in the order appended, so its commit can never be on disk without it.
+   */
+  recordBoundary(boundary: MiniBatchBoundary): void {
+    this.#journal.append({ k: 'boundary', b: boundary });
+    this.#scheduleFlush();
   }
 
   recordAttempt(record: AttemptRecord): void {

@@ -94,6 +94,8 @@ type SlotState = 'spawning' | 'ready' | 'restarting' | 'stopping' | 'stopped';
 
 interface HeldTask {
   task: AttemptTask;
+  /** Withdrawn while queued behind the running one: it still runs (the worker has it), its result is dropped. */
+  cancelled?: boolean;
 }
 
 class Slot {
@@ -175,10 +177,49 @@ export class WorkerPool {
       if (!best || slot.tasks.length < best.tasks.length) best = slot;
     }
     if (!best || this.#state !== 'running') throw new IllegalStateError('WorkerPool.dispatch() with no free process');
-    best.tasks.push({ task });
-    if (best.tasks.length === 1) this.#startHead(best);
-    if (best.outgoing.length === 0) {
-      const slot = best;
+    this.#assign(best, task);
+  }
+
+  /**
+   * A speculative copy goes only to a process holding nothing: queued behind a busy process
+   * it could not overtake the straggler. False when no process is idle.
+   */
+  startCopy(task: AttemptTask): boolean {
+    if (this.#state !== 'running') return false;
+    const idle = this.#slots.find((slot) => slot.state === 'ready' && slot.tasks.length === 0);
+    if (!idle) return false;
+    this.#assign(idle, task);
+    return true;
+  }
+
+  /**
+   * Withdraws a task (the other copy of its try won). Running: its process is killed and
+   * replaced, as after a timeout, and the tasks queued behind it are handed back (later, never
+   * from inside this call). Queued behind another task: it is marked, and its result dropped
+   * when it comes (the protocol has no message to take a task back from a worker). Either way
+   * it produces no outcome. False when this pool does not hold it.
+   */
+  cancel(task: AttemptTask): boolean {
+    for (const slot of this.#slots) {
+      const index = slot.tasks.findIndex((held) => held.task === task);
+      const held = slot.tasks[index];
+      if (!held) continue;
+      if (index === 0 && slot.state === 'ready' && !slot.killReason) {
+        slot.tasks.shift();
+        this.#handlers.onLog('DEBUG', `mini-batch ${task.batch.id} try ${task.attempt}: cancelled; replacing node-${this.#options.nodeRank}/process-${slot.rank}`);
+        this.#replace(slot, 'replaced', true);
+      } else {
+        held.cancelled = true;
+      }
+      return true;
+    }
+    return false;
+  }
+
+  #assign(slot: Slot, task: AttemptTask): void {
+    slot.tasks.push({ task });
+    if (slot.tasks.length === 1) this.#startHead(slot);
+    if (slot.outgoing.length === 0) {
       const child = slot.child;
       queueMicrotask(() => {
         const tasks = slot.outgoing;
@@ -186,7 +227,7 @@ export class WorkerPool {
         if (slot.child === child) this.#send(slot, { t: 'run', tasks });
       });
     }
-    best.outgoing.push({ id: task.batch.id, attempt: task.attempt, items: task.batch.items, descriptor: task.batch.descriptor });
+    slot.outgoing.push({ id: task.batch.id, attempt: task.attempt, items: task.batch.items, descriptor: task.batch.descriptor });
   }
 
   /**
@@ -350,6 +391,11 @@ export class WorkerPool {
     const startedAt = performance.timeOrigin + slot.headStartedAt;
     const worker = this.#identity(slot);
     this.#finishHead(slot);
+    if (head.cancelled) {
+      // The other copy of its try won; a process that outlived a timeout is still not trusted.
+      if (result.t === 'failed' && result.reason === 'timeout') this.#replace(slot, 'replaced');
+      return;
+    }
     this.#averageRunMs = this.#averageRunMs === undefined ? result.runMs : this.#averageRunMs * 0.9 + result.runMs * 0.1;
     const failure = result.t === 'failed' ? { kind: result.reason, message: result.error.message, error: result.error } : undefined;
     if (failure) this.#recordError(slot, `mini-batch ${result.id} try ${result.attempt} failed (${failure.kind})`, failure.error);
@@ -401,22 +447,27 @@ export class WorkerPool {
   #onTimeout(slot: Slot): void {
     const head = slot.tasks[0];
     if (!head) return;
-    this.#handlers.onLog('INFO', `mini-batch ${head.task.batch.id} try ${head.task.attempt}: run() exceeded ${this.#options.timeoutMs / 1000}s; killing node-${this.#options.nodeRank}/process-${slot.rank}`);
+    if (!head.cancelled) this.#handlers.onLog('INFO', `mini-batch ${head.task.batch.id} try ${head.task.attempt}: run() exceeded ${this.#options.timeoutMs / 1000}s; killing node-${this.#options.nodeRank}/process-${slot.rank}`);
     slot.killReason = 'timeout';
     slot.state = 'restarting'; // nothing more is dispatched to a process being killed
     slot.child?.kill('SIGKILL');
   }
 
-  /** Kill a process on purpose and start a fresh one (which runs init() again). */
-  #replace(slot: Slot, reason: 'replaced'): void {
+  /**
+   * Kill a process on purpose and start a fresh one (which runs init() again). Its queued tasks
+   * go back, except withdrawn ones; `later` when the caller is not a worker event (a cancel).
+   */
+  #replace(slot: Slot, reason: 'replaced', later = false): void {
     clearTimeout(slot.timer);
-    const queued = slot.tasks.map((held) => held.task);
+    const queued = slot.tasks.filter((held) => !held.cancelled).map((held) => held.task);
     slot.tasks = [];
     slot.outgoing = [];
     slot.killReason = reason;
     slot.state = 'restarting';
     slot.child?.kill('SIGKILL');
-    if (queued.length > 0) this.#handlers.onReturned(queued);
+    if (queued.length === 0) return;
+    if (later) queueMicrotask(() => this.#handlers.onReturned(queued));
+    else this.#handlers.onReturned(queued);
   }
 
   #onExit(slot: Slot, code: number | null, signal: NodeJS.Signals | null): void {
@@ -445,7 +496,7 @@ export class WorkerPool {
     // sees a consistent slot.
     this.#spawn(slot);
     const head = held[0];
-    if (head) {
+    if (head && !head.cancelled) {
       const timedOut = killReason === 'timeout';
       const message = timedOut
         ? `run() exceeded the timeout of ${this.#options.timeoutMs / 1000}s; the process was killed`
@@ -456,7 +507,7 @@ export class WorkerPool {
       this.#recordError(slot, `mini-batch ${head.task.batch.id} try ${head.task.attempt} failed (${timedOut ? 'timeout' : 'crash'})`, error);
       this.#handlers.onOutcome({ task: head.task, ...died, returned: 0, rows: '', failure: { kind: timedOut ? 'timeout' : 'crash', message, error } });
     }
-    const rest = held.slice(1).map((item) => item.task);
+    const rest = held.slice(1).filter((item) => !item.cancelled).map((item) => item.task);
     if (rest.length > 0) this.#handlers.onReturned(rest);
   }
 

@@ -1742,6 +1742,9 @@ add(
     setup: (dir) => writeFileSync(Buffer.concat([Buffer.from(`${dir}/data/caf`), Buffer.from([0xe9]), Buffer.from('.txt')]), '1\n'),
     job: jsJob(),
     expectExit: 2,
+    // The folder is listed as the run goes (the first mini-batch does not wait for a million
+    // files), so a bad name is refused when the listing reaches it: the run has started.
+    started: true,
     expectStderr: /caf.*\.txt.*not valid UTF-8/,
   },
   {

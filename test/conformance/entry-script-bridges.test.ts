@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { FIXTURE_PYTHON, FIXTURE_SCRIPTS, makeJob, readLines, runCli as runLocal, type CliResult } from '../helpers.js';
+import { FIXTURE_PYTHON, FIXTURE_SCRIPTS, findTestPython, makeJob, readLines, runCli as runLocal, type CliResult } from '../helpers.js';
 import { NO_REDIS, RedisHarness } from '../support/redis-harness.js';
 
 /*
@@ -12,19 +11,8 @@ import { NO_REDIS, RedisHarness } from '../support/redis-harness.js';
  * (rows, order, partial returns, errors, bad returns, init once per process, arguments,
  * environment).
  */
-function python(): string | undefined {
-  for (const candidate of ['/usr/bin/python3', 'python3']) {
-    try {
-      execFileSync(candidate, ['-c', 'import sys'], { stdio: 'ignore' });
-      return candidate;
-    } catch {
-      // next
-    }
-  }
-  return undefined;
-}
 
-const PYTHON = python();
+const PYTHON = findTestPython();
 interface Bridge {
   name: string;
   script: string;

@@ -1,25 +1,12 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { FIXTURE_PYTHON, countMatching, makeJob, onlyRunDir, readLines, runCli } from '../helpers.js';
+import { FIXTURE_PYTHON, countMatching, findTestPython, makeJob, onlyRunDir, readLines, runCli } from '../helpers.js';
 
-/** An interpreter that runs, and one that has pandas (Debian's /usr/bin/python3 with python3-pandas, in CI). */
-function interpreter(requirePandas: boolean): string | undefined {
-  for (const candidate of ['/usr/bin/python3', 'python3']) {
-    try {
-      execFileSync(candidate, ['-c', requirePandas ? 'import pandas' : 'import sys'], { stdio: 'ignore' });
-      return candidate;
-    } catch {
-      // try the next one
-    }
-  }
-  return undefined;
-}
 
-const PYTHON = interpreter(false);
-const PANDAS_PYTHON = interpreter(true);
+const PYTHON = findTestPython();
+const PANDAS_PYTHON = findTestPython(true);
 const noPython = PYTHON ? false : 'no python3 found';
 const noPandas = PANDAS_PYTHON ? false : 'no Python interpreter with pandas found (CI installs python3-pandas)';
 

@@ -126,6 +126,7 @@ function jsonSummary(result: RunJobResult) {
     reason: outcome.reason ?? null,
     miniBatches: { total: outcome.totalBatches, succeeded: outcome.succeededBatches, failed: outcome.failedBatches, retries: outcome.retries },
     items: { succeeded: outcome.succeededItems, failed: outcome.failedItems },
+    speculativeCopies: outcome.speculativeCopies,
     elapsedSeconds: Math.round(outcome.elapsedMs) / 1000,
     firstError: outcome.firstError ?? null,
     output: result.output ?? null,
