@@ -11,12 +11,13 @@
  * Options: --w3-mb 500 --w4-mb 1000 --runs 3 (W3 runs, interleaved) --skip-w4 --skip-w3.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, createReadStream, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { createReadStream, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { BENCH_DIR, formatTable, median, round, writeResults } from './bench-utils.ts';
+import { STORES, writeSalesCsv } from './sales-csv.ts';
 
 const { values: options } = parseArgs({
   options: {
@@ -34,7 +35,6 @@ const PROCESSES = 2;
 const MINI_BATCH = '10MB';
 /** The Python baseline's range size: what minibatch means by "10MB" (binary megabytes). */
 const RANGE_BYTES = 10 * 1024 * 1024;
-const STORES = 1000;
 const TARGET_RATIO = 0.8;
 const TARGET_RSS_MB = 150;
 const SAMPLE_MS = 100;
@@ -42,79 +42,6 @@ const SAMPLE_MS = 100;
 const REPO = join(BENCH_DIR, '..');
 const CLI = join(REPO, 'bin', 'minibatch.js');
 const PYTHON = process.env.PYTHON ?? 'python3';
-
-// --- data -------------------------------------------------------------------------------
-
-/** Deterministic (xorshift32): every run of the benchmark reads the same table. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0 || 1;
-  return () => {
-    state ^= state << 13;
-    state >>>= 0;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    state >>>= 0;
-    return state / 4294967296;
-  };
-}
-
-const WORDS = 'apple basket cedar delta ember falcon garnet harbor indigo juniper kettle lantern meadow nectar orchid pepper quartz river saffron timber umber velvet willow yarrow zephyr'.split(' ');
-
-/**
- * Notes are drawn from a pool built once, so the generator's per-row work is a few lookups
- * and one string concatenation. One note in 16 is quoted and holds commas (and one in 128 of
- * those a doubled quote), so the splitter and the parsers see real CSV quoting. No note ever
- * holds a newline: the Python baseline cuts ranges on bare newlines and relies on that.
- */
-function notePool(random: () => number): string[] {
-  const pool: string[] = [];
-  for (let i = 0; i < 4096; i++) {
-    const words = Array.from({ length: 8 + Math.floor(random() * 6) }, () => WORDS[Math.floor(random() * WORDS.length)] as string);
-    if (i % 16 === 0) {
-      const text = `${words.slice(0, 3).join(' ')}, ${words.slice(3, 6).join(' ')}, ${words.slice(6).join(' ')}${i % 128 === 0 ? ' ""fragile""' : ''}`;
-      pool.push(`"${text}"`);
-    } else {
-      pool.push(words.join(' '));
-    }
-  }
-  return pool;
-}
-
-/**
- * Writes `id,store,price,qty,note` rows until the file reaches `targetBytes`. Rows are built
- * into ~1 MB strings and written with one write each: a write per row would make the syscalls
- * the generator's cost, and much bigger strings outlive V8's young generation, so the GC
- * copying them cost 3x the time of 1 MB ones (measured).
- */
-function generateCsv(path: string, targetBytes: number, seed: number): { rows: number; bytes: number } {
-  const random = prng(seed);
-  const notes = notePool(random);
-  const stores = Array.from({ length: STORES }, (_, i) => `store-${String(i).padStart(4, '0')}`);
-  const cents = Array.from({ length: 100 }, (_, i) => String(i).padStart(2, '0'));
-  const fd = openSync(path, 'w');
-  let bytes = 0;
-  let rows = 0;
-  try {
-    const header = 'id,store,price,qty,note\n';
-    writeSync(fd, header);
-    bytes += header.length;
-    while (bytes < targetBytes) {
-      let chunk = '';
-      while (chunk.length < 1 << 20) {
-        const price = 1 + Math.floor(random() * 99_999); // 0.01 to 999.99
-        const qty = 1 + Math.floor(random() * 20);
-        chunk += `${rows},${stores[Math.floor(random() * STORES)]},${Math.floor(price / 100)}.${cents[price % 100]},${qty},${notes[Math.floor(random() * notes.length)]}\n`;
-        rows++;
-      }
-      // ASCII only, so the string's length is its byte count.
-      writeSync(fd, chunk);
-      bytes += chunk.length;
-    }
-  } finally {
-    closeSync(fd);
-  }
-  return { rows, bytes };
-}
 
 // --- measuring a child process ------------------------------------------------------------
 
@@ -311,7 +238,7 @@ interface W3Sample {
 async function w3(root: string): Promise<Record<string, unknown>> {
   const input = join(root, 'w3-sales.csv');
   const generating = performance.now();
-  const data = generateCsv(input, W3_BYTES, 3);
+  const data = writeSalesCsv(input, W3_BYTES, 3);
   const generateS = (performance.now() - generating) / 1000;
   const mb = data.bytes / 1e6;
   console.log(`W3 tabular throughput: ${mb.toFixed(0)} MB, ${data.rows.toLocaleString('en')} rows (generated in ${generateS.toFixed(1)} s), ${PROCESSES} processes, ${RUNS} run(s) each, interleaved`);
@@ -410,7 +337,7 @@ async function w3(root: string): Promise<Record<string, unknown>> {
 async function w4(root: string): Promise<Record<string, unknown>> {
   const input = join(root, 'w4-sales.csv');
   const generating = performance.now();
-  const data = generateCsv(input, W4_BYTES, 4);
+  const data = writeSalesCsv(input, W4_BYTES, 4);
   const generateS = (performance.now() - generating) / 1000;
   const mb = data.bytes / 1e6;
   console.log(`W4 partitions: ${mb.toFixed(0)} MB, ${data.rows.toLocaleString('en')} rows (generated in ${generateS.toFixed(1)} s), partition_keys [store] (${STORES} values), ${PROCESSES} processes, 1 run`);
