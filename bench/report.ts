@@ -12,7 +12,7 @@ export interface SuiteSection {
   at: string;
   machine: Record<string, string | number>;
   command: string;
-  workloads: Record<string, WorkloadResult & { at: string; loadAverage: { start: number[]; end: number[] }; seconds: number }>;
+  workloads: Record<string, WorkloadResult & { at: string; loadAverage: { start: number[]; end: number[] }; seconds: number; command?: string }>;
 }
 
 const num = (value: number | null | undefined, digits = 1) => (value === null || value === undefined || !Number.isFinite(value) ? '–' : value.toLocaleString('en', { maximumFractionDigits: digits, minimumFractionDigits: 0 }));
@@ -31,14 +31,14 @@ export function renderResults(day: string, suite: SuiteSection): string {
     '',
     `Generated from \`bench/results/${day}.json\` by \`bench/report.ts\` (\`npm run bench\` writes both). How each figure is computed: \`bench/README.md\`.`,
     '',
-    `Machine: ${m.cpuModel}, ${m.cpus} cores, ${m.memoryGb} GB, ${m.platform}; Node ${m.node}, ${m.python}; GNU parallel ${m.gnuParallel}. Command: \`${suite.command}\`.`,
+    `Machine: ${m.cpuModel}, ${m.cpus} cores, ${m.memoryGb} GB, ${m.platform}; Node ${m.node}, ${m.python}; GNU parallel ${m.gnuParallel}. Command of the last run: \`${suite.command}\` (each workload says the run it comes from).`,
     '',
     'The machine is shared (other test suites run on the same 2 cores): absolute times move with the load average given under each table; read the ratios, measured within the same run.',
     '',
   ];
   for (const [key, w] of Object.entries(suite.workloads)) {
     out.push(`## ${w.title}`, '', `${w.setup}.`, '');
-    out.push(`Measured ${w.at.replace('T', ' ').slice(0, 16)} UTC in ${num(w.seconds, 0)} s; load average (1, 5, 15 min) ${w.loadAverage.start.join(', ')} at start, ${w.loadAverage.end.join(', ')} at end.`, '');
+    out.push(`Measured ${w.at.replace('T', ' ').slice(0, 16)} UTC in ${num(w.seconds, 0)} s; load average (1, 5, 15 min) ${w.loadAverage.start.join(', ')} at start, ${w.loadAverage.end.join(', ')} at end${w.command ? `; by \`${w.command}\`` : ''}.`, '');
     if (w.rows.length > 0) {
       out.push('| configuration | runner | median wall | metric | vs peers | target | verdict | notes |', '| --- | --- | ---: | ---: | --- | --- | --- | --- |');
       for (const r of w.rows) out.push(`| ${row(r).join(' | ')} |`);

@@ -86,7 +86,7 @@ async function record(keys: string[], go: () => Promise<Record<string, WorkloadR
   const workloads = previous();
   for (const key of keys) {
     const result = results[key];
-    if (result) workloads[key] = { ...result, at, seconds, loadAverage: { start: startLoad, end: load() } };
+    if (result) workloads[key] = { ...result, at, seconds, loadAverage: { start: startLoad, end: load() }, command };
   }
   const ordered = Object.fromEntries(ALL.filter((k) => workloads[k]).map((k) => [k, workloads[k]]));
   const section: Omit<SuiteSection, 'at'> = { machine, command, workloads: ordered as SuiteSection['workloads'] };
