@@ -13,7 +13,7 @@ import { gpuEnvironment } from '../scheduling/local-backend.js';
 import { redactUrl, type RedisCompute } from '../spec/compute-config.js';
 import { WorkerPool, type AttemptOutcome, type AttemptTask } from '../worker/worker-pool.js';
 import type { WorkerRuntime } from '../worker/worker-process.js';
-import type { RemoteOutcome, RemoteTask } from './redis-backend.js';
+import type { RemoteBundle, RemoteBundleOutcome, RemoteOutcome } from './redis-backend.js';
 import { connectRedis } from './redis-connection.js';
 import { appendEvent, claimNode, inFlightPerProcess, releaseNode, RunRegistryKeys, type AgentEvent, type AgentInfo, type RemoteRunSpec } from './run-registry.js';
 
@@ -183,6 +183,8 @@ class ServingSession {
   failed = false;
   finished = 0;
   #averageRunMs: number | undefined;
+  /** Tries in the last bundle taken: BullMQ's concurrency counts bundles, the window tries. */
+  #bundleSize = 1;
 
   constructor(spec: RemoteRunSpec, node: number, processes: number, runtime: WorkerRuntime, options: AgentOptions, keys: RunRegistryKeys, redis: Redis) {
     this.spec = spec;
@@ -245,7 +247,7 @@ class ServingSession {
     this.#monitor.start();
     const { compute } = this.#options;
     this.#connection = connectRedis(compute);
-    this.#worker = new Worker(spec.queue, (job: Job<RemoteTask>) => this.#process(job), {
+    this.#worker = new Worker(spec.queue, (job: Job<RemoteBundle>) => this.#process(job), {
       connection: this.#connection,
       prefix: compute.prefix,
       // Grows with quick mini-batches (see #onOutcome); starts where the driver's window starts.
@@ -259,13 +261,28 @@ class ServingSession {
     await this.#event({ type: 'joined', agent: this.#options.name, host: hostname(), processes: this.#processes });
   }
 
-  #process(job: Job<RemoteTask>): Promise<RemoteOutcome> {
-    const task: AttemptTask = { batch: job.data.batch, attempt: job.data.attempt };
-    return new Promise((resolve, reject) => {
-      this.#pending.set(task, { resolve, reject });
-      this.#waiting.push(task);
-      this.#pump();
-    });
+  /** A bundle's tries run on the pool like any others; the job answers once all have ended. */
+  async #process(job: Job<RemoteBundle>): Promise<RemoteBundleOutcome> {
+    const tasks: AttemptTask[] = job.data.tasks.map(({ batch, attempt }) => ({ batch, attempt }));
+    if (tasks.length !== this.#bundleSize) {
+      this.#bundleSize = Math.max(1, tasks.length);
+      this.#resize();
+    }
+    const outcomes = tasks.map(
+      (task) =>
+        new Promise<RemoteOutcome>((resolve, reject) => {
+          this.#pending.set(task, { resolve, reject });
+          this.#waiting.push(task);
+        }),
+    );
+    this.#pump();
+    return { outcomes: await Promise.all(outcomes) };
+  }
+
+  /** Take as many tries at once as the driver's window holds for this run() time, no more. */
+  #resize(): void {
+    const concurrency = Math.max(1, Math.ceil((this.#processes * inFlightPerProcess(this.#averageRunMs)) / this.#bundleSize));
+    if (this.#worker && this.#worker.concurrency !== concurrency) this.#worker.concurrency = concurrency;
   }
 
   #pump(): void {
@@ -282,11 +299,9 @@ class ServingSession {
     if (!pending) return;
     this.#pending.delete(outcome.task);
     this.finished++;
-    // Take as many tries at once as the driver's window holds for this run() time, no more:
-    // an agent that grabbed more than it can run would leave the others idle.
+    // An agent that grabbed more than it can run would leave the others idle.
     this.#averageRunMs = this.#averageRunMs === undefined ? outcome.durationMs : this.#averageRunMs * 0.9 + outcome.durationMs * 0.1;
-    const concurrency = this.#processes * inFlightPerProcess(this.#averageRunMs);
-    if (this.#worker && this.#worker.concurrency !== concurrency) this.#worker.concurrency = concurrency;
+    this.#resize();
     const { task: _task, ...rest } = outcome;
     pending.resolve(rest);
   }

@@ -8,7 +8,7 @@ import { redactUrl, type RedisCompute } from '../spec/compute-config.js';
 import type { ResolvedParallelJob } from '../spec/resolve-job.js';
 import type { AttemptOutcome, AttemptTask } from '../worker/worker-pool.js';
 import { connectRedis } from './redis-connection.js';
-import { RunRegistryKeys, inFlightPerProcess, type AgentEvent, type RemoteRunSpec } from './run-registry.js';
+import { RunRegistryKeys, bundleSize, inFlightPerProcess, type AgentEvent, type RemoteRunSpec } from './run-registry.js';
 
 export interface RedisBackendOptions {
   compute: RedisCompute;
@@ -24,10 +24,17 @@ export interface RedisBackendOptions {
 /** The part of an outcome that travels back from an agent (the task stays with the driver). */
 export type RemoteOutcome = Omit<AttemptOutcome, 'task'>;
 
-/** The BullMQ job a mini-batch try becomes. */
-export interface RemoteTask {
-  batch: AttemptTask['batch'];
-  attempt: number;
+/**
+ * The BullMQ job tries become: a bundle of them. Quick mini-batches travel several to a job, so
+ * BullMQ's own cost per job (its scripts, its event stream) is paid once for the bundle.
+ */
+export interface RemoteBundle {
+  tasks: { batch: AttemptTask['batch']; attempt: number }[];
+}
+
+/** A bundle's answer: one outcome per task, in the bundle's order. */
+export interface RemoteBundleOutcome {
+  outcomes: RemoteOutcome[];
 }
 
 interface JoinedNode {
@@ -58,7 +65,13 @@ export class RedisBackend implements QueueBackend {
   #events: QueueEvents | undefined;
   #spec: RemoteRunSpec | undefined;
   #handlers: BackendHandlers | undefined;
-  readonly #inFlight = new Map<string, AttemptTask>();
+  /** Bundles queued or running, by BullMQ job id. */
+  readonly #inFlight = new Map<string, AttemptTask[]>();
+  /** Tries in those bundles: what the window counts. */
+  #inFlightTasks = 0;
+  /** Tries dispatched in this tick, queued together at its end. */
+  #outgoing: AttemptTask[] = [];
+  #bundleSize = 1;
   readonly #nodes = new Map<number, JoinedNode>();
   #failedNodes = 0;
   #sequence = 0;
@@ -138,7 +151,7 @@ export class RedisBackend implements QueueBackend {
     if (this.#stopped) return 0;
     let slots = 0;
     for (const node of this.#nodes.values()) slots += node.processes * this.#depth();
-    return Math.max(0, slots - this.#inFlight.size);
+    return Math.max(0, slots - this.#inFlightTasks - this.#outgoing.length);
   }
 
   #depth(): number {
@@ -151,35 +164,76 @@ export class RedisBackend implements QueueBackend {
   }
 
   dispatch(task: AttemptTask): void {
+    if (!this.#queue) throw new Error('RedisBackend.dispatch() before start()');
+    if (this.#outgoing.length === 0) queueMicrotask(() => this.#flush());
+    this.#outgoing.push(task);
+  }
+
+  /**
+   * Queues what this tick dispatched, cut into bundles of `bundleSize(depth)` tries, with one
+   * addBulk. A bundle of slow mini-batches is one try: their results must not wait for others.
+   */
+  #flush(): void {
     const queue = this.#queue;
-    if (!queue) throw new Error('RedisBackend.dispatch() before start()');
-    const jobId = `${task.batch.id}.${task.attempt}.${++this.#sequence}`;
-    this.#inFlight.set(jobId, task);
-    const data: RemoteTask = { batch: task.batch, attempt: task.attempt };
-    queue.add('mini-batch', data, { jobId, removeOnComplete: true, removeOnFail: true, attempts: 1 }).catch((error: unknown) => {
-      // Not queued (Redis gone for good): give the task back; the scheduler dispatches it again.
-      if (!this.#inFlight.delete(jobId)) return;
-      this.#handlers?.onLog('WARNING', `could not queue mini-batch ${task.batch.id}: ${(error as Error).message}`);
-      setTimeout(() => this.#handlers?.onReturned([task]), 1_000);
+    const tasks = this.#outgoing;
+    this.#outgoing = [];
+    if (!queue || tasks.length === 0) return;
+    const size = bundleSize(this.#depth());
+    if (size !== this.#bundleSize) {
+      this.#bundleSize = size;
+      this.#handlers?.onLog('DEBUG', `mini-batches now travel ${size} to a BullMQ job (run() takes ${this.#averageRunMs?.toFixed(2) ?? '?'} ms on average)`);
+    }
+    const jobs: { name: string; data: RemoteBundle; opts: { jobId: string; removeOnComplete: true; removeOnFail: true; attempts: 1 } }[] = [];
+    for (let at = 0; at < tasks.length; at += size) {
+      const bundle = tasks.slice(at, at + size);
+      const first = bundle[0] as AttemptTask;
+      const jobId = `${first.batch.id}.${first.attempt}.${++this.#sequence}`;
+      this.#inFlight.set(jobId, bundle);
+      this.#inFlightTasks += bundle.length;
+      jobs.push({ name: 'mini-batch', data: { tasks: bundle.map(({ batch, attempt }) => ({ batch, attempt })) }, opts: { jobId, removeOnComplete: true, removeOnFail: true, attempts: 1 } });
+    }
+    queue.addBulk(jobs).catch((error: unknown) => {
+      // Not queued (Redis gone for good): give the tasks back; the scheduler dispatches them again.
+      const lost = jobs.flatMap((job) => this.#take(job.opts.jobId) ?? []);
+      if (lost.length === 0) return;
+      this.#handlers?.onLog('WARNING', `could not queue ${lost.length} mini-batch(es): ${(error as Error).message}`);
+      setTimeout(() => this.#handlers?.onReturned(lost), 1_000);
     });
   }
 
-  #onCompleted(jobId: string, returnvalue: unknown): void {
-    const task = this.#inFlight.get(jobId);
-    if (!task || this.#stopped) return;
+  /** Removes a bundle from the window; undefined when it is not (or no longer) in flight. */
+  #take(jobId: string): AttemptTask[] | undefined {
+    const bundle = this.#inFlight.get(jobId);
+    if (!bundle) return undefined;
     this.#inFlight.delete(jobId);
-    const outcome = (typeof returnvalue === 'string' ? JSON.parse(returnvalue) : returnvalue) as RemoteOutcome;
-    this.#averageRunMs = this.#averageRunMs === undefined ? outcome.durationMs : this.#averageRunMs * 0.9 + outcome.durationMs * 0.1;
-    this.#handlers?.onOutcome({ ...outcome, task });
+    this.#inFlightTasks -= bundle.length;
+    return bundle;
+  }
+
+  #onCompleted(jobId: string, returnvalue: unknown): void {
+    if (this.#stopped) return;
+    const bundle = this.#take(jobId);
+    if (!bundle) return;
+    const { outcomes } = (typeof returnvalue === 'string' ? JSON.parse(returnvalue) : returnvalue) as RemoteBundleOutcome;
+    bundle.forEach((task, index) => {
+      const outcome = outcomes[index];
+      if (!outcome) {
+        // An answer without this task's outcome cannot be trusted for it: run it again, not a try.
+        this.#handlers?.onReturned([task]);
+        return;
+      }
+      this.#averageRunMs = this.#averageRunMs === undefined ? outcome.durationMs : this.#averageRunMs * 0.9 + outcome.durationMs * 0.1;
+      this.#handlers?.onOutcome({ ...outcome, task });
+    });
   }
 
   /** An agent gave the job up (it left, or BullMQ gave up on a stalled job): not a try; queue it again. */
   #onFailed(jobId: string, reason: string): void {
-    const task = this.#inFlight.get(jobId);
-    if (!task || this.#stopped) return;
-    this.#inFlight.delete(jobId);
-    this.#handlers?.onLog('INFO', `mini-batch ${task.batch.id} came back from its agent (${reason}); queueing it again`);
-    this.#handlers?.onReturned([task]);
+    if (this.#stopped) return;
+    const bundle = this.#take(jobId);
+    if (!bundle) return;
+    this.#handlers?.onLog('INFO', `mini-batch(es) ${bundle.map((task) => task.batch.id).join(', ')} came back from their agent (${reason}); queueing them again`);
+    this.#handlers?.onReturned(bundle);
   }
 
   async #publishSpec(): Promise<void> {
@@ -196,11 +250,12 @@ export class RedisBackend implements QueueBackend {
       const renewed = await redis.set(this.#keys.run(runId), JSON.stringify(this.#spec), 'PX', this.#options.compute.heartbeatTimeoutMs, 'XX');
       if (renewed === null) {
         // Redis forgot the run (restarted without persistence): register again; what was queued is lost, so queue it again.
-        this.#handlers?.onLog('WARNING', `Redis no longer knows run ${runId} (was it restarted without persistence?); registering it again and re-queueing ${this.#inFlight.size} mini-batch(es)`);
+        this.#handlers?.onLog('WARNING', `Redis no longer knows run ${runId} (was it restarted without persistence?); registering it again and re-queueing ${this.#inFlightTasks} mini-batch(es)`);
         await this.#publishSpec();
         await redis.sadd(this.#keys.runs, runId);
-        const lost = [...this.#inFlight.values()];
+        const lost = [...this.#inFlight.values()].flat();
         this.#inFlight.clear();
+        this.#inFlightTasks = 0;
         this.#nodes.clear();
         if (lost.length > 0) this.#handlers?.onReturned(lost);
         return;

@@ -81,6 +81,11 @@ export const REDIS_COMPUTE_DEFAULTS = {
   maxTasksPerProcess: 32,
   /** The window covers this much run() time per process (ms). */
   inFlightTargetMs: 50,
+  /**
+   * Tries per BullMQ job at most. A bundle holds half a process's window (so at least two per
+   * process keep it fed), which is one try for mini-batches slower than inFlightTargetMs / 4.
+   */
+  maxTasksPerBundle: 16,
 } as const;
 
 /** The config file naming computes; looked for in the current folder, then in the user's home. */

@@ -44,6 +44,24 @@ describe('redis compute: driver and agents', { skip: NO_REDIS }, () => {
     assert.deepEqual(readdirSync(join(runDir, 'logs', 'user', 'stdout')).sort(), ['node-0', 'node-1', 'node-2']);
   });
 
+  it('quick mini-batches travel many to a BullMQ job: the output is still byte-identical and every mini-batch runs once', async () => {
+    const job = makeJob({ script: 'echo_names.mjs', files: 600, size: 1, extra: { resources: { instance_count: 2 }, logging_level: 'DEBUG' } });
+    const local = await runCli(['run', job.jobFile, '--json'], { home: join(job.dir, 'local-home') });
+    assert.equal(local.code, 0, local.stderr);
+    const expected = readFileSync(job.output);
+    rmSync(job.output);
+    const result = await runCli(['run', job.jobFile, '--json', '--compute', harness.compute], { home: job.home, env: harness.env });
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(JSON.parse(result.stdout).miniBatches, { total: 600, succeeded: 600, failed: 0, retries: 0 });
+    assert.deepEqual(readFileSync(job.output), expected);
+    const runDir = onlyRunDir(job.home);
+    const sizes = [...readFileSync(join(runDir, 'logs', 'sys', 'minibatch.log'), 'utf8').matchAll(/mini-batches now travel (\d+) to a BullMQ job/g)].map((match) => Number(match[1]));
+    assert.ok(sizes.some((size) => size > 1), `bundles of more than one mini-batch were sent (sizes logged: ${sizes.join(', ') || 'none'})`);
+    const ids = readLines(join(runDir, 'logs', 'sys', 'job_report', 'processed_mini-batches.csv')).slice(1).map((line) => Number(line.split(',')[0]));
+    assert.equal(ids.length, 600, 'one report row per mini-batch');
+    assert.equal(new Set(ids).size, 600, 'no mini-batch committed twice');
+  });
+
   it('agents survive job after job, and a job asks for only as many nodes as instance_count', async () => {
     for (let round = 0; round < 2; round++) {
       const job = makeJob({ script: 'echo_names.mjs', files: 8, size: 2 });
