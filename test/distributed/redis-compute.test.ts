@@ -11,6 +11,15 @@ import { NO_REDIS, RedisHarness, freePort } from '../support/redis-harness.js';
  * The Redis compute end to end: a real redis-server, agents as separate processes, the real
  * CLI as the driver. Outputs must match a local run byte for byte.
  */
+/** The job's output from a local run (the reference a Redis run must match), removed for the next run. */
+async function localOutput(job: ReturnType<typeof makeJob>): Promise<Buffer> {
+  const local = await runCli(['run', job.jobFile, '--json'], { home: join(job.dir, 'local-home') });
+  assert.equal(local.code, 0, local.stderr);
+  const expected = readFileSync(job.output);
+  rmSync(job.output);
+  return expected;
+}
+
 describe('redis compute: driver and agents', { skip: NO_REDIS }, () => {
   let harness: RedisHarness;
   before(async () => {
@@ -23,10 +32,7 @@ describe('redis compute: driver and agents', { skip: NO_REDIS }, () => {
 
   it('three nodes: every agent runs mini-batches, output byte-identical to a local run, nodes named in job_result.txt', async () => {
     const job = makeJob({ script: 'fixture_slow.mjs', files: 60, size: 2, programArguments: '--ms 40', extra: { resources: { instance_count: 3 } } });
-    const local = await runCli(['run', job.jobFile, '--json'], { home: join(job.dir, 'local-home') });
-    assert.equal(local.code, 0, local.stderr);
-    const expected = readFileSync(job.output);
-    rmSync(job.output);
+    const expected = await localOutput(job);
     const result = await runCli(['run', job.jobFile, '--json', '--compute', harness.compute], { home: job.home, env: harness.env });
     assert.equal(result.code, 0, result.stderr);
     const summary = JSON.parse(result.stdout);
@@ -46,10 +52,7 @@ describe('redis compute: driver and agents', { skip: NO_REDIS }, () => {
 
   it('quick mini-batches travel many to a BullMQ job: the output is still byte-identical and every mini-batch runs once', async () => {
     const job = makeJob({ script: 'echo_names.mjs', files: 600, size: 1, extra: { resources: { instance_count: 2 }, logging_level: 'DEBUG' } });
-    const local = await runCli(['run', job.jobFile, '--json'], { home: join(job.dir, 'local-home') });
-    assert.equal(local.code, 0, local.stderr);
-    const expected = readFileSync(job.output);
-    rmSync(job.output);
+    const expected = await localOutput(job);
     const result = await runCli(['run', job.jobFile, '--json', '--compute', harness.compute], { home: job.home, env: harness.env });
     assert.equal(result.code, 0, result.stderr);
     assert.deepEqual(JSON.parse(result.stdout).miniBatches, { total: 600, succeeded: 600, failed: 0, retries: 0 });
@@ -78,10 +81,7 @@ describe('redis compute: driver and agents', { skip: NO_REDIS }, () => {
   it('an agent killed with SIGKILL mid-job: its mini-batches run elsewhere, nothing lost or duplicated', async () => {
     const victim = await harness.startAgent('victim');
     const job = makeJob({ script: 'fixture_slow.mjs', files: 80, size: 2, programArguments: '--ms 150', extra: { resources: { instance_count: 4 } } });
-    const local = await runCli(['run', job.jobFile, '--json'], { home: join(job.dir, 'local-home') });
-    const expected = readFileSync(job.output);
-    rmSync(job.output);
-    assert.equal(local.code, 0);
+    const expected = await localOutput(job);
     const running = runCli(['run', job.jobFile, '--json', '--compute', harness.compute], { home: job.home, env: harness.env });
     for (let i = 0; i < 200 && !victim.output().includes('joined as node-'); i++) await sleep(50);
     await sleep(800);
@@ -104,10 +104,7 @@ describe('redis compute: driver and agents', { skip: NO_REDIS }, () => {
 
   it('the driver killed with SIGKILL: job resume reattaches to the agents and completes the run exactly', async () => {
     const job = makeJob({ script: 'fixture_slow.mjs', files: 60, size: 2, programArguments: '--ms 120', extra: { resources: { instance_count: 2 } } });
-    const local = await runCli(['run', job.jobFile, '--json'], { home: join(job.dir, 'local-home') });
-    const expected = readFileSync(job.output);
-    rmSync(job.output);
-    assert.equal(local.code, 0);
+    const expected = await localOutput(job);
     const driver = spawn(process.execPath, [CLI, 'run', job.jobFile, '--compute', harness.compute], { cwd: REPO, env: { ...process.env, ...harness.env, MINIBATCH_HOME: job.home }, stdio: 'ignore' });
     const runDir = await waitFor(() => {
       const runs = join(job.home, 'runs');
@@ -183,10 +180,7 @@ describe('redis compute: Redis restarts', { skip: NO_REDIS }, () => {
     try {
       await Promise.all([harness.startAgent('restart-a'), harness.startAgent('restart-b')]);
       const job = makeJob({ script: 'fixture_slow.mjs', files: 60, size: 2, programArguments: '--ms 100', extra: { resources: { instance_count: 2 } } });
-      const local = await runCli(['run', job.jobFile], { home: join(job.dir, 'local-home') });
-      assert.equal(local.code, 0);
-      const expected = readFileSync(job.output);
-      rmSync(job.output);
+      const expected = await localOutput(job);
       const running = runCli(['run', job.jobFile, '--compute', harness.compute], { home: job.home, env: harness.env });
       await waitFor(() => {
         const runs = join(job.home, 'runs');
@@ -211,10 +205,7 @@ describe('redis compute: Redis restarts', { skip: NO_REDIS }, () => {
     try {
       const agents = await Promise.all([harness.startAgent('frozen-a'), harness.startAgent('frozen-b')]);
       const job = makeJob({ script: 'fixture_slow.mjs', files: 60, size: 2, programArguments: '--ms 100', extra: { resources: { instance_count: 2 }, progress_update_timeout: 60 } });
-      const local = await runCli(['run', job.jobFile], { home: join(job.dir, 'local-home') });
-      assert.equal(local.code, 0);
-      const expected = readFileSync(job.output);
-      rmSync(job.output);
+      const expected = await localOutput(job);
       const running = runCli(['run', job.jobFile, '--compute', harness.compute], { home: job.home, env: harness.env });
       const runDir = await waitFor(() => {
         const runs = join(job.home, 'runs');
