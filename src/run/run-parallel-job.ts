@@ -114,6 +114,7 @@ export async function runParallelJob(options: RunJobOptions): Promise<RunJobResu
   // A resume compares the inputs now with how they were, so it waits for them; a fresh run
   // fingerprints them beside its first mini-batches and journals them when known.
   let inputsFingerprinted: Promise<InputFingerprint[] | undefined> | undefined;
+  let fingerprintPending = false;
   if (resuming) {
     fingerprint.inputs = await fingerprintInputs(job.inputs);
     if (!resuming.fingerprint.inputs) emit({ type: 'warning', message: `run ${directory.runId}: its first session stopped before its inputs were fingerprinted; changes to them since cannot be detected` });
@@ -156,7 +157,9 @@ export async function runParallelJob(options: RunJobOptions): Promise<RunJobResu
   } else {
     store = RunStore.create(directory.state, { runId: directory.runId, jobFile: job.jobFile, fingerprint });
     const journaled = store;
+    fingerprintPending = true;
     inputsFingerprinted = fingerprintInputsApart(job.inputs)
+      .finally(() => (fingerprintPending = false))
       .then((inputs) => {
         journaled.recordInputs(inputs);
         return inputs;
@@ -261,6 +264,12 @@ export async function runParallelJob(options: RunJobOptions): Promise<RunJobResu
   await report.close();
   store.writeSummary({ runId: directory.runId, name: job.name, displayName: job.displayName, description: job.description, tags: job.tags, jobFile: job.jobFile, status, startedAt: startedAt.toISOString(), endedAt: new Date().toISOString(), result, output: written });
   // Journaled before the end record, so a resume of this run can check its inputs.
+  if (fingerprintPending) {
+    const waiting = 'waiting for the input fingerprint (a stat per input file) to be journaled, so that a resume of this run can check its input';
+    log.write('INFO', waiting);
+    // Someone stopping the run is waiting for it: say why it takes a moment longer.
+    if (cancelled) emit({ type: 'notice', message: `${waiting}; Ctrl-C again to quit at once` });
+  }
   await inputsFingerprinted;
   store.recordEnd(status, result.reason);
   await store.close();
