@@ -1,5 +1,5 @@
 import { statSync, type Stats } from 'node:fs';
-import { readDelimitedPart, readJsonLinesPart, type RowProblem } from './delimited-reader.js';
+import type { RowProblem } from './delimited-reader.js';
 import type { MiniBatchDescriptor, TablePart, TableShape } from './descriptors.js';
 import { tabularMiniBatch, type TabularMiniBatch } from './tabular-mini-batch.js';
 
@@ -43,13 +43,26 @@ async function checkFiles(files: string[]): Promise<string[]> {
   return files;
 }
 
+/*
+ * The readers (Papa Parse, hyparquet) are loaded by the first table mini-batch that needs them:
+ * a worker of a file-list job starts without them (W7, time to first task).
+ */
+let delimited: Promise<typeof import('./delimited-reader.js')> | undefined;
+let parquet: Promise<typeof import('./parquet-reader.js')> | undefined;
+const delimitedReader = () => (delimited ??= import('./delimited-reader.js'));
+const parquetReader = () => (parquet ??= import('./parquet-reader.js'));
+
 async function readTable(parts: TablePart[], shape: TableShape, partitionKeyValue: Record<string, unknown> | undefined): Promise<LoadedMiniBatch> {
   const rows: Record<string, unknown>[] = [];
   const problems: RowProblem[] = [];
   const columns = new Map<string, true>();
   for (const part of parts) {
     const read: { columns: string[]; rows: Record<string, unknown>[]; problems?: RowProblem[] } =
-      part.format === 'delimited' ? await readDelimitedPart(part) : part.format === 'json_lines' ? await readJsonLinesPart(part) : await (await import('./parquet-reader.js')).readParquetPart(part); // hyparquet: loaded for Parquet only
+      part.format === 'delimited'
+        ? await (await delimitedReader()).readDelimitedPart(part)
+        : part.format === 'json_lines'
+          ? await (await delimitedReader()).readJsonLinesPart(part)
+          : await (await parquetReader()).readParquetPart(part);
     for (const column of read.columns) columns.set(column, true);
     if (read.problems) problems.push(...read.problems);
     if (part.pathColumns) {
