@@ -18,6 +18,7 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { BENCH_DIR, formatTable, median, round, writeResults } from './bench-utils.ts';
 import { STORES, writeSalesCsv } from './sales-csv.ts';
+import type { CliSummary } from './workloads/common.ts';
 
 const { values: options } = parseArgs({
   options: {
@@ -157,15 +158,6 @@ task:
 `,
   );
   return file;
-}
-
-interface CliSummary {
-  status: string;
-  runDir: string;
-  elapsedSeconds: number;
-  miniBatches: { total: number; succeeded: number; failed: number };
-  items: { succeeded: number; failed: number };
-  output: { path: string; rows: number } | null;
 }
 
 async function runCli(jobFile: string, home: string): Promise<{ run: ChildRun; summary: CliSummary }> {

@@ -180,6 +180,18 @@ export async function runCli(job: string, home: string, expect: { rows?: number;
   return { run, summary };
 }
 
+/** A job over a folder of files, 10 per mini-batch, 2 processes, rows appended to `output`; `extra` lines go in as they are. */
+export function filesJobYaml(folder: string, output: string, task: string, extra = ''): string {
+  return `type: parallel
+inputs: {data: {type: uri_folder, path: ${JSON.stringify(folder)}, mode: ro_mount}}
+outputs: {rows: {type: uri_file, path: ${JSON.stringify(output)}}}
+input_data: \${{inputs.data}}
+mini_batch_size: "10"
+max_concurrency_per_instance: 2
+${extra}task: {code: ./code, ${task}, append_row_to: "\${{outputs.rows}}"}
+`;
+}
+
 /** Lines in a file (output row counts of the peers). */
 export function countLines(path: string): number {
   const data = readFileSync(path);

@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { round } from '../bench-utils.ts';
-import { cachedFileTree, CLI, interleaved, measure, measureOk, med, ratio, type ResultRow, type SuiteContext, type WorkloadResult } from './common.ts';
+import { cachedFileTree, CLI, filesJobYaml, interleaved, measure, measureOk, med, ratio, type ResultRow, type SuiteContext, type WorkloadResult } from './common.ts';
 import { FILES_PER_FOLDER } from './memory.ts';
 
 const TARGET_MS = 300;
@@ -38,15 +38,7 @@ export function run(miniBatch, ctx) {
     const tree = cachedFileTree(ctx, count, FILES_PER_FOLDER);
     made[count] = round(tree.seconds, 1);
     const job = join(dir, `files-${count}.yml`);
-    writeFileSync(job, `type: parallel
-inputs: {data: {type: uri_folder, path: ${JSON.stringify(tree.folder)}, mode: ro_mount}}
-outputs: {rows: {type: uri_file, path: ${JSON.stringify(join(dir, 'out', `files-${count}.txt`))}}}
-input_data: \${{inputs.data}}
-mini_batch_size: "10"
-max_concurrency_per_instance: 2
-resource_monitor_interval: 0
-task: {code: ./code, entry_script: stamp.mjs, program_arguments: "--stamp ${stamp}", append_row_to: "\${{outputs.rows}}"}
-`);
+    writeFileSync(job, filesJobYaml(tree.folder, join(dir, 'out', `files-${count}.txt`), `entry_script: stamp.mjs, program_arguments: "--stamp ${stamp}"`, 'resource_monitor_interval: 0\n'));
     runners.push({
       name: `${count.toLocaleString('en')} files`,
       run: async () => {

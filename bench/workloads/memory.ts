@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { round } from '../bench-utils.ts';
 import { writeSalesCsv } from '../sales-csv.ts';
-import { cachedFileTree, freeSpace, runCli, type ResultRow, type SuiteContext, type WorkloadResult } from './common.ts';
+import { cachedFileTree, filesJobYaml, freeSpace, runCli, type ResultRow, type SuiteContext, type WorkloadResult } from './common.ts';
 
 const TARGET_MB = 150;
 export const FILES_PER_FOLDER = 1000;
@@ -46,15 +46,7 @@ export async function w5(ctx: SuiteContext): Promise<WorkloadResult> {
   for (const count of fileCounts) {
     const tree = cachedFileTree(ctx, count, FILES_PER_FOLDER);
     const job = join(dir, `files-${count}.yml`);
-    writeFileSync(job, `type: parallel
-inputs: {data: {type: uri_folder, path: ${JSON.stringify(tree.folder)}, mode: ro_mount}}
-outputs: {rows: {type: uri_file, path: ${JSON.stringify(join(dir, 'out', `files-${count}.txt`))}}}
-input_data: \${{inputs.data}}
-mini_batch_size: "10"
-max_concurrency_per_instance: 2
-retry_settings: {max_retries: 0, timeout: 300}
-task: {code: ./code, entry_script: trivial.mjs, append_row_to: "\${{outputs.rows}}"}
-`);
+    writeFileSync(job, filesJobYaml(tree.folder, join(dir, 'out', `files-${count}.txt`), 'entry_script: trivial.mjs', 'retry_settings: {max_retries: 0, timeout: 300}\n'));
     ctx.log(`W5 ${count.toLocaleString('en')} files (made in ${tree.seconds.toFixed(0)} s, ${FILES_PER_FOLDER} per folder), size 10`);
     const { run, summary } = await runCli(job, home, { rows: count });
     rmSync(join(dir, 'out'), { recursive: true, force: true });

@@ -134,18 +134,45 @@ export class TableFiles {
   }
 }
 
+/** One file of a table, in order, and its parts (read them all before asking for the next file). */
+interface TableFileParts {
+  file: string;
+  size: number;
+  parts: AsyncGenerator<TablePart>;
+}
+
+/**
+ * The table's files in order, each cut into parts of `targetFor(size)` bytes, with `skip` and
+ * `take` applied across the whole table, exactly (the splitters count records). A file with no
+ * data rows is not an error (an empty table is an empty job), but worth saying: it is often a
+ * mistake.
+ */
+async function* filesInOrder(source: TabularSource, files: TableFiles, targetFor: (size: number) => number, onLog?: (level: 'INFO' | 'WARNING', message: string) => void): AsyncGenerator<TableFileParts> {
+  let skip = source.transformations.skip;
+  let remaining = source.transformations.take ?? Number.POSITIVE_INFINITY;
+  for (const [index, file] of source.files.entries()) {
+    if (remaining <= 0) break;
+    const size = (await stat(file)).size;
+    const counter = { rows: 0, skipped: 0 };
+    const parts = async function* (): AsyncGenerator<TablePart> {
+      yield* files.parts(file, index, { targetBytes: targetFor(size), skipRows: skip, maxRows: remaining }, counter);
+      if (counter.rows === 0 && counter.skipped === 0) onLog?.('WARNING', `${file}: no data rows${source.format === 'delimited' && source.delimited?.header !== 'no_header' ? ' (only a header)' : ''}`);
+      remaining -= counter.rows;
+      skip -= counter.skipped;
+    };
+    yield { file, size, parts: parts() };
+  }
+}
+
 /**
  * Splits a table into mini-batches of about `targetBytes`. A mini-batch never crosses a file
  * boundary: a large file is cut into ranges; small files are whole, and several small files
- * share a mini-batch while they fit under the size together. `skip` and `take` apply to the
- * whole table, in file order, exactly (the splitters count records).
+ * share a mini-batch while they fit under the size together.
  */
 export async function* partitionTableBySize(source: TabularSource, targetBytes: number, onLog?: (level: 'INFO' | 'WARNING', message: string) => void): AsyncGenerator<MiniBatch> {
   const files = new TableFiles(source);
   const shape = files.shape;
   let id = 0;
-  let skip = source.transformations.skip;
-  let remaining = source.transformations.take ?? Number.POSITIVE_INFINITY;
   let group: TablePart[] = [];
   let groupBytes = 0;
   const flush = function* (): Generator<MiniBatch> {
@@ -155,13 +182,10 @@ export async function* partitionTableBySize(source: TabularSource, targetBytes: 
     group = [];
     groupBytes = 0;
   };
-  for (const [index, file] of source.files.entries()) {
-    if (remaining <= 0) break;
-    const size = (await stat(file)).size;
+  for await (const { size, parts } of filesInOrder(source, files, (size) => (size < targetBytes ? Number.POSITIVE_INFINITY : targetBytes), onLog)) {
     const small = size < targetBytes;
     if (!small || groupBytes + size > targetBytes) yield* flush();
-    const counter = { rows: 0, skipped: 0 };
-    for await (const part of files.parts(file, index, { targetBytes: small ? Number.POSITIVE_INFINITY : targetBytes, skipRows: skip, maxRows: remaining }, counter)) {
+    for await (const part of parts) {
       if (small) {
         group.push(part);
       } else {
@@ -170,10 +194,6 @@ export async function* partitionTableBySize(source: TabularSource, targetBytes: 
       }
     }
     if (small) groupBytes += size;
-    // Not an error (an empty table is an empty job), but worth saying: it is often a mistake.
-    if (counter.rows === 0 && counter.skipped === 0) onLog?.('WARNING', `${file}: no data rows${source.format === 'delimited' && source.delimited?.header !== 'no_header' ? ' (only a header)' : ''}`);
-    remaining -= counter.rows;
-    skip -= counter.skipped;
   }
   yield* flush();
 }
@@ -210,24 +230,17 @@ export async function* partitionTableAdaptively(source: TabularSource, grainByte
 }
 
 async function* tableGrains(source: TabularSource, files: TableFiles, grainBytes: number, onLog?: (level: 'INFO' | 'WARNING', message: string) => void): AsyncGenerator<Grain> {
-  let skip = source.transformations.skip;
-  let remaining = source.transformations.take ?? Number.POSITIVE_INFINITY;
-  for (const [index, file] of source.files.entries()) {
-    if (remaining <= 0) break;
-    const counter = { rows: 0, skipped: 0 };
+  for await (const { file, size, parts } of filesInOrder(source, files, () => grainBytes, onLog)) {
     // Parquet parts carry rows, not bytes: a row is counted at the file's average (row groups are whole anyway).
     let bytesPerRow = 0;
     if (source.format === 'parquet') {
       const rows = await (await import('./parquet-splitter.js')).parquetRowCount(file);
-      bytesPerRow = rows > 0 ? (await stat(file)).size / rows : 0;
+      bytesPerRow = rows > 0 ? size / rows : 0;
     }
-    for await (const part of files.parts(file, index, { targetBytes: grainBytes, skipRows: skip, maxRows: remaining }, counter)) {
+    for await (const part of parts) {
       const bytes = part.format === 'parquet' ? Math.max(1, Math.round((part.rowEnd - part.rowStart) * bytesPerRow)) : part.end - part.start;
       yield { part, bytes };
     }
-    if (counter.rows === 0 && counter.skipped === 0) onLog?.('WARNING', `${file}: no data rows${source.format === 'delimited' && source.delimited?.header !== 'no_header' ? ' (only a header)' : ''}`);
-    remaining -= counter.rows;
-    skip -= counter.skipped;
   }
 }
 

@@ -17,7 +17,7 @@ import { RUN_README } from '../logs/readme-text.js';
 import { ResourceMonitor } from '../logs/resource-monitor.js';
 import { RunDirectory, minibatchHome } from '../logs/run-directory.js';
 import { AppendRowWriter } from '../outputs/append-row-writer.js';
-import { AutoSizer } from '../scheduling/auto-sizer.js';
+import { AutoSizer, type FinishedAs } from '../scheduling/auto-sizer.js';
 import { LocalBackend } from '../scheduling/local-backend.js';
 import type { QueueBackend } from '../scheduling/queue-backend.js';
 import { Scheduler, type ProgressSnapshot, type SchedulerResult } from '../scheduling/scheduler.js';
@@ -210,7 +210,7 @@ export async function runParallelJob(options: RunJobOptions): Promise<RunJobResu
     onCommitted: (batch) => {
       report.add(batch);
       output?.committed(batch);
-      auto?.sizer.finished(batch.id, batch.durationMs, batch.status === 'succeeded' ? 'succeeded' : batch.failureKind === 'timeout' ? 'timeout' : 'failed');
+      auto?.sizer.finished(batch.id, batch.durationMs, finishedAs(batch));
     },
     onProgress: (snapshot) => {
       progressFile.update(snapshot);
@@ -296,7 +296,7 @@ function autoSizing(
   const initial = files ? JOB_DEFAULTS.autoInitialFiles : split.grainBytes;
   const sizer = new AutoSizer({ targetMs: split.targetSeconds * 1000, initial, minimum: 1, processes, growthFactor: JOB_DEFAULTS.autoGrowthFactor });
   for (const boundary of replay) sizer.planned(boundary.id, boundary.amount);
-  for (const batch of restored) sizer.finished(batch.id, batch.durationMs, batch.status === 'succeeded' ? 'succeeded' : batch.failureKind === 'timeout' ? 'timeout' : 'failed');
+  for (const batch of restored) sizer.finished(batch.id, batch.durationMs, finishedAs(batch));
   const describe = (amount: number) => (files ? `${amount} file${amount === 1 ? '' : 's'}` : formatBytes(amount));
   let logged = 0;
   const sizing: AdaptiveSizing = {
@@ -315,6 +315,11 @@ function autoSizing(
     },
   };
   return { sizer, sizing };
+}
+
+/** What a committed mini-batch tells the sizer: a timeout is a (lower-bound) measurement too. */
+function finishedAs(batch: CommittedBatch): FinishedAs {
+  return batch.status === 'succeeded' ? 'succeeded' : batch.failureKind === 'timeout' ? 'timeout' : 'failed';
 }
 
 /**

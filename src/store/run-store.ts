@@ -175,6 +175,7 @@ export class RunStore {
   /** The inputs as they were when the run started: what a resume compares them with. */
   recordInputs(inputs: InputFingerprint[]): void {
     this.#journal.append({ k: 'inputs', inputs });
+    this.#scheduleFlush();
   }
 
   /**

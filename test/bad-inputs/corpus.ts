@@ -466,6 +466,8 @@ add(
   },
   wrongType('append_row_dataframe_header "yes"', 'append_row_dataframe_header: "yes"', 11, 'append_row_dataframe_header: expected true or false, got "yes"'),
   wrongType('copy_logs_to_parent 1', 'copy_logs_to_parent: 1', 11, 'copy_logs_to_parent: expected true or false, got 1'),
+  wrongType('speculative_copies "off"', 'speculative_copies: "off"', 11, 'speculative_copies: expected true or false, got "off"'),
+  wrongType('target_mini_batch_seconds 0', 'target_mini_batch_seconds: 0', 11, 'target_mini_batch_seconds: expected a number of seconds > 0 and <= 259200, got 0'),
   wrongType('is_deterministic "true" (a string)', 'is_deterministic: "true"', 11, 'is_deterministic: expected true or false, got "true"'),
   wrongType('logging_level VERBOSE', 'logging_level: VERBOSE', 11, 'logging_level: expected one of DEBUG, INFO, WARNING, got "VERBOSE"'),
   wrongType('append_row_format xml', 'append_row_format: xml', 11, 'append_row_format: expected one of text, csv, jsonl, parquet, got "xml"'),
@@ -550,6 +552,7 @@ add(
   { ...sizeCase('true', `${SIZE_EXPECTED}.*, got true`) },
   sizeCase('"10 kb"', `${SIZE_EXPECTED} \\(digits, then optionally kb, mb or gb\\), got "10 kb"`),
   { ...sizeCase('[2]', `${SIZE_EXPECTED}.*, got an array of 1`) },
+  sizeCase('atuo', 'expected a file count like "10", a size like "10kb", or auto, got "atuo"'),
   {
     name: 'mini_batch_size: a byte size on a file-list input',
     files: ECHO_JOB,
