@@ -34,6 +34,7 @@ function buildProgram(): Command {
     .option('--force-rerun', 'pipelines: run every step, reuse no earlier result')
     .option('--json', 'print a machine-readable summary at the end')
     .action(async (file: string, options) => {
+      (await import('./prewarm.js')).prewarmForJobFile(file, options);
       const { runCommand } = await import('./commands/run.js');
       process.exitCode = await runCommand(file, options);
     });
@@ -85,6 +86,7 @@ function buildProgram(): Command {
     .option('--force-rerun', 'pipelines: run every step, reuse no earlier result')
     .option('--json', 'print a machine-readable summary at the end')
     .action(async (options) => {
+      (await import('./prewarm.js')).prewarmForJobFile(options.file, options);
       const { runCommand } = await import('./commands/run.js');
       process.exitCode = await runCommand(options.file, options);
     });

@@ -1,3 +1,4 @@
+import type { Dirent } from 'node:fs';
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { InvalidInputError } from '../errors.js';
 
@@ -7,33 +8,55 @@ import { InvalidInputError } from '../errors.js';
  * yielded without reading the whole tree. Symlinked folders are followed once (loops are cut).
  */
 export async function* listFiles(root: string): AsyncGenerator<string> {
-  const visited = new Set<string>([await realpath(root)]);
-  yield* walk(root, visited);
+  for await (const chunk of listFileChunks(root)) yield* chunk;
 }
 
-async function* walk(folder: string, visited: Set<string>): AsyncGenerator<string> {
+/** Files yielded together at most: a listing stays streamed in a folder of a million files. */
+const CHUNK_FILES = 1024;
+
+/**
+ * listFiles() in runs of consecutive files. A consumer of every path (the partitioner) pays
+ * one async step per run instead of one per file through nested generators: at 10,000
+ * mini-batches a second, that was a tenth of the controller's time and garbage.
+ */
+export async function* listFileChunks(root: string): AsyncGenerator<string[]> {
+  const visited = new Set<string>([await realpath(root)]);
+  // The folders being read, depth first: each with its sorted entries and how far it got.
+  const stack = [await readFolder(root)];
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1]!;
+    const files: string[] = [];
+    let descend: string | undefined;
+    while (top.next < top.entries.length && descend === undefined && files.length < CHUNK_FILES) {
+      const entry = top.entries[top.next++]!;
+      const path = top.prefix + entry.name;
+      if (entry.isSymbolicLink()) {
+        const target = await stat(path).catch(() => undefined);
+        if (!target) continue; // dangling link: nothing to read
+        if (target.isDirectory()) {
+          const real = await realpath(path);
+          if (visited.has(real)) continue;
+          visited.add(real);
+          descend = path;
+        } else if (target.isFile()) files.push(path);
+      } else if (entry.isDirectory()) {
+        descend = path;
+      } else {
+        files.push(path);
+      }
+    }
+    if (files.length > 0) yield files;
+    if (descend !== undefined) stack.push(await readFolder(descend));
+    else if (top.next >= top.entries.length) stack.pop();
+  }
+}
+
+async function readFolder(folder: string): Promise<{ prefix: string; entries: Dirent[]; next: number }> {
   // One folder's entries are read at once: they must all be known to be sorted anyway.
   const entries = (await readdir(folder, { withFileTypes: true })).filter((entry) => !entry.name.startsWith('.'));
   if (entries.some((entry) => entry.name.includes('\uFFFD'))) await refuseUndecodableNames(folder);
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const prefix = folder.endsWith('/') ? folder : `${folder}/`;
-  for (const entry of entries) {
-    const path = prefix + entry.name;
-    if (entry.isSymbolicLink()) {
-      const target = await stat(path).catch(() => undefined);
-      if (!target) continue; // dangling link: nothing to read
-      if (target.isDirectory()) {
-        const real = await realpath(path);
-        if (visited.has(real)) continue;
-        visited.add(real);
-        yield* walk(path, visited);
-      } else if (target.isFile()) yield path;
-    } else if (entry.isDirectory()) {
-      yield* walk(path, visited);
-    } else {
-      yield path;
-    }
-  }
+  return { prefix: folder.endsWith('/') ? folder : `${folder}/`, entries, next: 0 };
 }
 
 /**

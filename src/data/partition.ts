@@ -1,7 +1,7 @@
 import type { ResolvedParallelJob } from '../spec/resolve-job.js';
 import { groupAdaptively, type AdaptiveSizing } from './adaptive-partition.js';
 import type { MiniBatch } from './descriptors.js';
-import { listFiles } from './file-list.js';
+import { listFileChunks, listFiles } from './file-list.js';
 import { partitionTableByKeys } from './partition-by-keys.js';
 import type { InputPlan } from './plan-input.js';
 import { partitionTableAdaptively, partitionTableBySize } from './table-partition.js';
@@ -35,27 +35,29 @@ export function partitionInput(job: ResolvedParallelJob, plan: InputPlan, contex
   const input = job.inputData;
   // An MLTable names its files; a folder is listed as the run goes.
   const known = input.type === 'mltable' ? source.files : input.type === 'uri_file' ? [input.path] : undefined;
-  const files = known ? fromArray(known) : listFiles(input.path);
   if (auto) {
     // A folder's size is known only once listed: its last mini-batches are not shared out.
+    const files = known ? fromArray(known) : listFiles(input.path);
     return groupAdaptively(files, () => 1, known?.length, auto, (id, group) => ({ id, descriptor: { kind: 'files', files: group }, items: group.length }));
   }
-  return partitionFiles(files, split.kind === 'files' ? split.count : 1);
+  return partitionFiles(known ? fromArray([known]) : listFileChunks(input.path), split.kind === 'files' ? split.count : 1);
 }
 
-async function* partitionFiles(files: AsyncIterable<string>, filesPerMiniBatch: number): AsyncGenerator<MiniBatch> {
+async function* partitionFiles(chunks: AsyncIterable<readonly string[]>, filesPerMiniBatch: number): AsyncGenerator<MiniBatch> {
   let id = 0;
   let current: string[] = [];
-  for await (const file of files) {
-    current.push(file);
-    if (current.length === filesPerMiniBatch) {
-      yield { id: id++, descriptor: { kind: 'files', files: current }, items: current.length };
-      current = [];
+  for await (const chunk of chunks) {
+    for (const file of chunk) {
+      current.push(file);
+      if (current.length === filesPerMiniBatch) {
+        yield { id: id++, descriptor: { kind: 'files', files: current }, items: current.length };
+        current = [];
+      }
     }
   }
   if (current.length > 0) yield { id: id++, descriptor: { kind: 'files', files: current }, items: current.length };
 }
 
-async function* fromArray(files: readonly string[]): AsyncGenerator<string> {
-  yield* files;
+async function* fromArray<T>(items: readonly T[]): AsyncGenerator<T> {
+  yield* items;
 }

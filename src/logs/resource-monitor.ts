@@ -13,7 +13,7 @@ export class ResourceMonitor {
   readonly #diskPath: string;
   readonly #intervalMs: number;
   #timer: NodeJS.Timeout | undefined;
-  #lastCpu = cpuTimes();
+  #lastCpu = { busy: 0, total: 0 };
 
   constructor(path: string, diskPath: string, intervalMs: number) {
     this.#path = path;
@@ -23,6 +23,7 @@ export class ResourceMonitor {
 
   start(): void {
     if (this.#intervalMs <= 0) return;
+    this.#lastCpu = cpuTimes();
     mkdirSync(dirname(this.#path), { recursive: true });
     appendFileSync(this.#path, HEADER);
     this.sample();
@@ -56,7 +57,7 @@ export class ResourceMonitor {
   }
 
   stop(): void {
-    if (this.#intervalMs <= 0) return;
+    if (this.#timer === undefined) return; // off, or never started
     clearInterval(this.#timer);
     this.sample();
   }

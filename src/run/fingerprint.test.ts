@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { RunFingerprint } from '../store/run-store.js';
-import { describeChanges, fingerprintInput } from './fingerprint.js';
+import type { ResolvedInput } from '../spec/resolve-job.js';
+import { describeChanges, fingerprintInput, fingerprintInputsApart } from './fingerprint.js';
 
 const base: RunFingerprint = { sets: [], jobSha256: 'j', codeSha256: 'c' };
 
@@ -49,5 +50,17 @@ describe('input fingerprint', () => {
     writeFileSync(join(dir, 'new.txt'), 'x');
     const now = await fingerprintInput('data', dir);
     assert.deepEqual(describeChanges({ ...base, inputs: [before] }, { ...base, inputs: [now] }, 'job.yml', 'src'), [`input data (${dir}) changed: 5001 files before, 5002 now`]);
+  });
+
+  it('beside the run: small inputs in this process, past 500 files in all in a child process, with the same result', async () => {
+    const asset = (name: string, path: string) => ({ kind: 'asset', name, path, sourcePath: path }) as unknown as ResolvedInput;
+    const small = folder(3);
+    const large = folder(499);
+    // 3 + 499 files: the second input goes past the budget, so both are fingerprinted by the child
+    const inputs = { a: asset('a', small), b: asset('b', large) };
+    const apart = await fingerprintInputsApart(inputs);
+    assert.deepEqual(apart, [await fingerprintInput('a', small), await fingerprintInput('b', large)]);
+    assert.deepEqual(await fingerprintInputsApart({ a: asset('a', small) }), [await fingerprintInput('a', small)]);
+    assert.deepEqual(await fingerprintInputsApart({ missing: asset('missing', join(small, 'nope')) }), [await fingerprintInput('missing', join(small, 'nope'))]);
   });
 });

@@ -39,17 +39,30 @@ export async function fingerprintInputs(inputs: Readonly<Record<string, Resolved
 }
 
 /**
- * Every asset input's fingerprint, computed in a child process: stat'ing a million files keeps
- * a thread busy for seconds, which the controller needs for dispatching meanwhile.
+ * Every asset input's fingerprint, beside the run. Small inputs are fingerprinted here (a few
+ * thousand stats take milliseconds, less than starting a process); past that the walk moves to
+ * a child process: stat'ing a million files keeps a thread busy for seconds, which the
+ * controller needs for dispatching meanwhile.
  */
-export function fingerprintInputsApart(inputs: Readonly<Record<string, ResolvedInput>>): Promise<InputFingerprint[]> {
+export async function fingerprintInputsApart(inputs: Readonly<Record<string, ResolvedInput>>): Promise<InputFingerprint[]> {
   const request: FingerprintRequest = Object.values(inputs).flatMap((input) => (input.kind === 'asset' ? [{ name: input.name, path: input.sourcePath }] : []));
-  if (request.length === 0) return Promise.resolve([]);
-  return runOneShotChild<FingerprintAnswer>(FINGERPRINT_MAIN, request, 'input fingerprint').then((answer) => {
-    if ('error' in answer) throw new InvalidInputError('E_INPUT_NOT_FOUND', answer.error);
-    return answer.inputs;
-  });
+  if (request.length === 0) return [];
+  const here: InputFingerprint[] = [];
+  let budget = IN_PROCESS_FILES;
+  for (const { name, path } of request) {
+    const fingerprint = await fingerprintWithin(name, path, budget);
+    if (!fingerprint) break;
+    here.push(fingerprint);
+    budget -= fingerprint.files;
+  }
+  if (here.length === request.length) return here;
+  const answer = await runOneShotChild<FingerprintAnswer>(FINGERPRINT_MAIN, request, 'input fingerprint');
+  if ('error' in answer) throw new InvalidInputError('E_INPUT_NOT_FOUND', answer.error);
+  return answer.inputs;
 }
+
+/** Inputs of up to this many files in all are fingerprinted in the controller's process. */
+const IN_PROCESS_FILES = 500;
 
 export type FingerprintRequest = { name: string; path: string }[];
 export type FingerprintAnswer = { inputs: InputFingerprint[] } | { error: string };
@@ -58,6 +71,11 @@ const FINGERPRINT_MAIN = childModule('fingerprint-main', import.meta.url);
 
 /** One input's files (a missing optional input has none), by stat only. */
 export async function fingerprintInput(name: string, path: string): Promise<InputFingerprint> {
+  return (await fingerprintWithin(name, path, Infinity))!; // no limit: never undefined
+}
+
+/** fingerprintInput(), or undefined as soon as the input has more than `maxFiles` files. */
+async function fingerprintWithin(name: string, path: string, maxFiles: number): Promise<InputFingerprint | undefined> {
   const hash = createHash('sha256');
   const entries: Buffer[] = [];
   let files = 0;
@@ -67,6 +85,7 @@ export async function fingerprintInput(name: string, path: string): Promise<Inpu
     for await (const file of listing) {
       const stat = statSync(file, { throwIfNoEntry: false });
       if (!stat) continue; // gone since it was listed
+      if (files === maxFiles) return undefined;
       const entryName = file === path ? basename(path) : relative(path, file);
       const meta = `${stat.size}:${stat.mtimeMs}`;
       hash.update(entryName).update('\0').update(meta).update('\0');

@@ -156,6 +156,9 @@ export async function runParallelJob(options: RunJobOptions): Promise<RunJobResu
     emit({ type: 'notice', message: `resuming: ${restored.length} committed mini-batch(es) are kept and not run again` });
   } else {
     store = RunStore.create(directory.state, { runId: directory.runId, jobFile: job.jobFile, fingerprint });
+  }
+  const fingerprintFreshRun = () => {
+    if (resuming) return;
     const journaled = store;
     fingerprintPending = true;
     inputsFingerprinted = fingerprintInputsApart(job.inputs)
@@ -169,7 +172,7 @@ export async function runParallelJob(options: RunJobOptions): Promise<RunJobResu
         log.write('WARNING', `the inputs could not be fingerprinted (a resume of this run will not detect changes to them): ${(error as Error).message}`);
         return undefined;
       });
-  }
+  };
   // Says "a driver runs this" to job list / show / cancel in other terminals.
   markDriver(directory.state);
   const report = new ProcessedBatchesReport(directory.processedBatches, resuming !== undefined);
@@ -223,14 +226,13 @@ export async function runParallelJob(options: RunJobOptions): Promise<RunJobResu
   log.write('INFO', `run ${directory.runId}: ${job.instanceCount} node(s) x ${job.processesPerInstance} process(es), ${plan.summary}`);
   emit({ type: 'started', runId: directory.runId, runDir: directory.root, processes, job, plan });
 
-  monitor.start();
   const overview = setInterval(() => appendProgressOverview(directory, scheduler.snapshot()), options.overviewIntervalMs ?? 10_000);
   // Running mini-batches get as long as one run() may take to finish and commit, at most 30 s.
   const onAbort = () => scheduler.cancel('cancelled by the user', Math.min(job.timeoutMs + 1_000, 30_000));
   options.signal?.addEventListener('abort', onAbort, { once: true });
   let result: SchedulerResult;
   try {
-    result = await scheduler.run(
+    const running = scheduler.run(
       partitionInput(job, plan, {
         workDir: join(directory.root, 'partitions'),
         onLog: (level, message) => log.write(level, message),
@@ -240,6 +242,11 @@ export async function runParallelJob(options: RunJobOptions): Promise<RunJobResu
         ...(auto ? { auto: auto.sizing } : {}),
       }),
     );
+    // Started once the worker processes are (scheduler.run() starts them before its first await):
+    // the fingerprint's process and the first sample must not hold back the first task.
+    fingerprintFreshRun();
+    monitor.start();
+    result = await running;
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
     clearInterval(overview);

@@ -3,7 +3,7 @@ import type { ResolvedParallelJob } from '../spec/resolve-job.js';
 import type { AttemptTask } from '../worker/worker-pool.js';
 import { WorkerPool, type WorkerLogPaths } from '../worker/worker-pool.js';
 import type { WorkerSetup } from '../worker/protocol.js';
-import type { WorkerRuntime } from '../worker/worker-process.js';
+import { discardSpareWorkers, type WorkerRuntime } from '../worker/worker-process.js';
 import type { BackendHandlers, QueueBackend } from './queue-backend.js';
 
 export interface LocalBackendOptions {
@@ -93,6 +93,7 @@ export class LocalBackend implements QueueBackend {
       this.#pools.push(pool);
     }
     for (const pool of this.#pools) pool.start();
+    discardSpareWorkers(); // the pools took what they could use
   }
 
   capacity(): number {

@@ -126,12 +126,15 @@ export class Scheduler {
   #runTimesNext = 0;
   #medianRunMs: number | undefined;
   #copyTimer: NodeJS.Timeout | undefined;
+  #copyTimerAt = 0;
   #firstError: RootCauseError | undefined;
   #invalidInput = false;
   #started = 0;
-  #lastProgressAt = 0;
+  #reportedAt = 0;
   #firstTaskTimer: NodeJS.Timeout | undefined;
   #progressTimer: NodeJS.Timeout | undefined;
+  /** When progress was last made, for progress_update_timeout. */
+  #progressMadeAt = 0;
   #resolve: ((result: SchedulerResult) => void) | undefined;
 
   constructor(settings: SchedulerSettings, backend: QueueBackend, store: RunStore, events: SchedulerEvents = {}) {
@@ -257,24 +260,25 @@ export class Scheduler {
    * succeeds first is committed. Copying earlier would take a worker from fresh work.
    */
   #speculate(): void {
-    clearTimeout(this.#copyTimer);
-    this.#copyTimer = undefined;
     if (!this.#settings.speculativeCopies || !this.#copiesPossible() || this.#state !== 'running') return;
     if (!this.#exhausted || this.#buffer.length > 0 || this.#again.length > 0 || this.#inFlight.size === 0) return;
     const thresholds = this.#settings.speculativeCopyThresholds ?? SPECULATIVE_COPY_THRESHOLDS;
-    const median = this.#runTimes.length >= thresholds.minSamples ? this.#median() : undefined;
-    if (median === undefined) return;
-    const afterMs = Math.max(thresholds.afterMedians * median, thresholds.minRunningMs);
+    if (this.#runTimes.length < thresholds.minSamples) return;
+    // Cheap first (this runs on every pump near the end): no try is a straggler before it has
+    // run minRunningMs, so most quick jobs end here without sorting anything.
     const now = performance.now();
+    let oldest = Infinity;
+    for (const running of this.#inFlight.values()) if (!running.copy && running.tasks.length === 1 && running.dispatchedAt < oldest) oldest = running.dispatchedAt;
+    if (oldest === Infinity) return;
+    if (now - oldest <= thresholds.minRunningMs) return this.#lookForStragglersAt(oldest + thresholds.minRunningMs);
+    const median = this.#median();
+    const afterMs = Math.max(thresholds.afterMedians * median, thresholds.minRunningMs);
     // Longest running first.
     const uncopied = [...this.#inFlight.entries()].filter(([, running]) => !running.copy && running.tasks.length === 1).sort(([, a], [, b]) => a.dispatchedAt - b.dispatchedAt);
     for (const [id, running] of uncopied) {
       const ranMs = now - running.dispatchedAt;
-      if (ranMs <= afterMs) {
-        // The next one to turn into a straggler: look again then, even if nothing else happens.
-        this.#copyTimer = setTimeout(() => this.#pump(), afterMs - ranMs + 10);
-        return;
-      }
+      // The next one to turn into a straggler: look again then, even if nothing else happens.
+      if (ranMs <= afterMs) return this.#lookForStragglersAt(running.dispatchedAt + afterMs);
       const original = running.tasks[0];
       if (!original) continue;
       const copy: AttemptTask = { batch: original.batch, attempt: running.attempt };
@@ -285,6 +289,20 @@ export class Scheduler {
       this.#copiesStarted++;
       this.#events.onLog?.('INFO', `mini-batch ${id} has run ${duration(ranMs)}, ${Math.round(ranMs / median)}× the median (${duration(median)}); starting a copy on an idle worker`);
     }
+  }
+
+  /** Pumps again at `at` (performance.now() time), unless a look is due by then anyway. */
+  #lookForStragglersAt(at: number): void {
+    if (this.#copyTimer !== undefined && this.#copyTimerAt <= at) return;
+    clearTimeout(this.#copyTimer);
+    this.#copyTimerAt = at;
+    this.#copyTimer = setTimeout(
+      () => {
+        this.#copyTimer = undefined;
+        this.#pump();
+      },
+      Math.max(0, at - performance.now()) + 10,
+    );
   }
 
   #addRunTime(ms: number): void {
@@ -450,8 +468,8 @@ export class Scheduler {
   #reportProgress(): void {
     if (!this.#events.onProgress) return;
     const now = performance.now();
-    if (now - this.#lastProgressAt < 100) return;
-    this.#lastProgressAt = now;
+    if (now - this.#reportedAt < 100) return;
+    this.#reportedAt = now;
     this.#events.onProgress(this.snapshot());
   }
 
@@ -506,12 +524,23 @@ export class Scheduler {
     });
   }
 
+  /**
+   * Progress was made (or the first task went out): progress_update_timeout counts from now.
+   * One timer for the whole run, checked when it fires, not re-armed per mini-batch.
+   */
   #armProgressTimer(): void {
-    clearTimeout(this.#progressTimer);
-    if (this.#state !== 'running') return;
+    this.#progressMadeAt = performance.now();
+    if (this.#progressTimer === undefined && this.#state === 'running') this.#checkProgressIn(this.#settings.progressUpdateTimeoutMs);
+  }
+
+  #checkProgressIn(ms: number): void {
     this.#progressTimer = setTimeout(() => {
+      this.#progressTimer = undefined;
+      if (this.#state !== 'running') return;
+      const quietMs = performance.now() - this.#progressMadeAt;
+      if (quietMs < this.#settings.progressUpdateTimeoutMs) return this.#checkProgressIn(this.#settings.progressUpdateTimeoutMs - quietMs);
       this.#abort('stuck', `progress_update_timeout exceeded: no mini-batch finished for ${this.#settings.progressUpdateTimeoutMs / 1000}s; the job looks stuck`);
-    }, this.#settings.progressUpdateTimeoutMs);
+    }, ms);
   }
 
   #clearTimers(): void {

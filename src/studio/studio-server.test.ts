@@ -568,7 +568,7 @@ describe('studio API: security', () => {
       else assert.ok([400, 403, 404].includes(reply.status), `${path}: ${reply.status}`);
       refused({ status: 404, text: reply.text }, path);
       assert.ok(!reply.text.includes('"name": "minibatch"'), `${path}: not package.json`);
-      assert.ok(!reply.text.includes("import '../dist/cli/main.js'"), `${path}: not the CLI`);
+      assert.ok(!reply.text.includes("import '../dist/bundle/main.js'"), `${path}: not the CLI`);
     }
     assert.equal((await raw(base, '/api/runs/%E0%A4%A/files')).status, 400, 'a malformed escape is a bad request, not a server error');
   });

@@ -42,6 +42,8 @@ export interface TaskMessage {
 }
 
 export type ControllerMessage =
+  /** A spare worker (forked before the job was read) taken by a pool: the job's folder and environment. */
+  | { t: 'adopt'; cwd: string; env: Record<string, string> }
   | { t: 'init'; setup: WorkerSetup }
   /** Tasks to run in order; several per message, so dispatch costs one IPC write per burst. */
   | { t: 'run'; tasks: TaskMessage[] }

@@ -37,6 +37,10 @@ process.on('disconnect', () => process.exit(0));
 
 process.on('message', (message: ControllerMessage) => {
   switch (message.t) {
+    case 'adopt':
+      process.chdir(message.cwd);
+      Object.assign(process.env, message.env);
+      break;
     case 'init':
       void initialise(message.setup);
       break;

@@ -314,6 +314,7 @@ export class WorkerPool {
       this.#failSpawn(slot, error);
       return;
     }
+    if (worker.spare) this.#handlers.onLog('DEBUG', `node-${nodeRank}/process-${slot.rank}: a spare process (forked as the CLI started) taken`);
     const child = worker.child;
     slot.channel = worker;
     slot.child = child;

@@ -1,7 +1,9 @@
 import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { writeSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { ControllerMessage, WorkerMessage } from './protocol.js';
+import { discardSpares, forkAhead, takeSpare } from './spare-processes.js';
 
 /** Which bridge runs the entry script: this Node.js, or a Python interpreter. */
 export type WorkerRuntime = { kind: 'node' } | { kind: 'python'; interpreter: string };
@@ -9,6 +11,8 @@ export type WorkerRuntime = { kind: 'node' } | { kind: 'python'; interpreter: st
 /** A worker child process and its message channel, whatever the language on the other side. */
 export interface WorkerProcess {
   readonly child: ChildProcess;
+  /** Forked before the job was read (spare-processes.ts) and taken now. */
+  readonly spare?: boolean;
   send(message: ControllerMessage): void;
   onMessage(listener: (message: WorkerMessage) => void): void;
 }
@@ -32,6 +36,8 @@ export function startWorkerProcess(runtime: WorkerRuntime, options: WorkerProces
 }
 
 function startNode(options: WorkerProcessOptions): WorkerProcess {
+  const spare = adoptSpare(options);
+  if (spare) return spare;
   const child = fork(NODE_MAIN, [], {
     cwd: options.cwd,
     env: options.env,
@@ -40,6 +46,10 @@ function startNode(options: WorkerProcessOptions): WorkerProcess {
     serialization: 'json',
     stdio: ['ignore', options.stdoutFd, options.stderrFd, 'ipc'],
   });
+  return nodeChannel(child);
+}
+
+function nodeChannel(child: ChildProcess): WorkerProcess {
   return {
     child,
     send: (message) => {
@@ -47,6 +57,60 @@ function startNode(options: WorkerProcessOptions): WorkerProcess {
     },
     onMessage: (listener) => child.on('message', listener),
   };
+}
+
+/*
+ * Spare workers (spare-processes.ts): forked by `minibatch run` before the job was read. A pool
+ * takes one instead of forking: the spare moves to the job's code folder and takes the job's
+ * environment, and its output (a pipe, since the log files did not exist yet) is copied into the
+ * process's log files.
+ */
+
+/** Environment variables read only when a process starts: a job setting one gets fresh processes. */
+const START_TIME_VARIABLE = /^(NODE_|UV_|LD_|DYLD_|MALLOC_)/;
+
+/** Forks `count` idle Node workers for the job this process is about to run (a hint: unused ones are discarded). */
+export function prewarmNodeWorkers(count: number): void {
+  if (NODE_EXEC_ARGV.length > 0) return; // from sources (tests): workers need tsx, spares are not worth it
+  forkAhead(NODE_MAIN, count, { execArgv: NODE_EXEC_ARGV, serialization: 'json', stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+}
+
+/** Kills the spare workers no pool took (a Python job, fewer processes than the hint, another compute). */
+export function discardSpareWorkers(): void {
+  discardSpares(NODE_MAIN);
+}
+
+function adoptSpare(options: WorkerProcessOptions): WorkerProcess | undefined {
+  const environment = environmentChanges(options.env);
+  const child = environment ? takeSpare(NODE_MAIN) : undefined;
+  if (!child || !environment) return undefined;
+  copyInto(child.stdout, options.stdoutFd);
+  copyInto(child.stderr, options.stderrFd);
+  const worker = { ...nodeChannel(child), spare: true };
+  worker.send({ t: 'adopt', cwd: options.cwd, env: environment });
+  return worker;
+}
+
+/** What the job's environment changes from this process's (which a spare inherited), or undefined when a spare will not do. */
+function environmentChanges(env: NodeJS.ProcessEnv): Record<string, string> | undefined {
+  for (const key of Object.keys(process.env)) if (env[key] === undefined) return undefined;
+  const changes: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (value === undefined || process.env[key] === value) continue;
+    if (START_TIME_VARIABLE.test(key)) return undefined;
+    changes[key] = value;
+  }
+  return changes;
+}
+
+function copyInto(stream: Readable | null, fd: number): void {
+  stream?.on('data', (chunk: Buffer) => {
+    try {
+      writeSync(fd, chunk);
+    } catch {
+      // the pool closed its log files: the run is over
+    }
+  });
 }
 
 /**

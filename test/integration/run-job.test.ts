@@ -87,6 +87,35 @@ describe('minibatch run: a file-list job end to end', () => {
     }
   });
 
+  it('takes the worker processes it forked as it started (spares): the job\'s folder, environment and logs', async () => {
+    const job = makeJob({ script: 'spare_probe.mjs', files: 4, size: 1, processes: 2, appendRow: 'rows.jsonl', extra: { logging_level: 'DEBUG', environment_variables: { GREETING: 'hi' } } });
+    const result = await runCli(['run', job.jobFile], { home: job.home });
+    assert.equal(result.code, 0, result.stderr);
+    const runDir = onlyRunDir(job.home);
+    const engineLog = readFileSync(join(runDir, 'logs/sys/minibatch.log'), 'utf8');
+    assert.equal(engineLog.match(/a spare process \(forked as the CLI started\) taken/g)?.length, 2, engineLog);
+    const rows = readLines(job.output).map((line) => JSON.parse(line));
+    assert.equal(rows.length, 4);
+    for (const row of rows) {
+      assert.equal(row.cwd, join(job.dir, 'src'));
+      assert.equal(row.greeting, 'hi');
+      assert.equal(row.env_process, String(row.process));
+    }
+    // Their output went through a pipe until now: it still lands in each process's own log files.
+    for (const rank of [0, 1]) {
+      assert.match(readFileSync(join(runDir, `logs/user/stdout/node-0/process-${rank}.stdout.txt`), 'utf8'), new RegExp(`hello from process ${rank}`));
+      assert.match(readFileSync(join(runDir, `logs/user/stderr/node-0/process-${rank}.stderr.txt`), 'utf8'), new RegExp(`warning from process ${rank}`));
+    }
+  });
+
+  it('starts fresh worker processes when the job sets a variable Node.js reads only at start (NODE_OPTIONS)', async () => {
+    const job = makeJob({ script: 'spare_probe.mjs', files: 2, size: 1, processes: 2, appendRow: 'rows.jsonl', extra: { logging_level: 'DEBUG', environment_variables: { NODE_OPTIONS: '--stack-trace-limit=7' } } });
+    const result = await runCli(['run', job.jobFile], { home: job.home });
+    assert.equal(result.code, 0, result.stderr);
+    assert.doesNotMatch(readFileSync(join(onlyRunDir(job.home), 'logs/sys/minibatch.log'), 'utf8'), /spare process/);
+    for (const row of readLines(job.output).map((line) => JSON.parse(line))) assert.equal(row.stack_trace_limit, 7);
+  });
+
   it('runs TypeScript and CommonJS entry scripts', async () => {
     for (const script of ['typed_script.ts', 'commonjs_script.cjs']) {
       const job = makeJob({ script, files: 3, size: 2, appendRow: 'rows.jsonl' });

@@ -4,6 +4,7 @@ import { runParallelJob, type RunJobResult } from '../../run/run-parallel-job.js
 import { formatClock } from '../../logs/format-duration.js';
 import { EXIT } from '../exit.js';
 import { ProgressDisplay } from '../progress-display.js';
+import { discardSpares } from '../../worker/spare-processes.js';
 import { isPipelineFile, runPipelineCommand } from './pipeline.js';
 
 export interface RunCommandOptions {
@@ -66,6 +67,7 @@ export async function runCommand(jobFile: string, options: RunCommandOptions): P
       },
     });
   } finally {
+    discardSpares();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }

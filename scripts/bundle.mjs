@@ -1,0 +1,54 @@
+/*
+ * `npm run build`, after tsc: bundles the CLI and the processes it forks into dist/bundle/.
+ *
+ * Why: a Node.js process pays for every ES module it loads (resolve, read, compile, link):
+ * `minibatch run` loaded ~170 of them (95 of zod's) before its first task, a worker 11. One
+ * bundle per process, with shared chunks, cut the time to first task by about a fifth
+ * (bench W7). dist/*.js (tsc's output) stays what the package exports to library users.
+ *
+ * Every file lands flat in dist/bundle/, two levels below the package root like dist/<concept>/,
+ * so the paths the code computes from import.meta.url (the worker's main module beside the
+ * pool, python/, studio-ui/, bin/) resolve the same from the bundle as from tsc's output.
+ */
+import { rmSync } from 'node:fs';
+import { build } from 'esbuild';
+
+const OUT = 'dist/bundle';
+
+/** Loaded only when a job needs them (Redis, Parquet, DuckDB, tables, .ts scripts), or native: left to node. */
+const EXTERNAL = ['bullmq', 'ioredis', '@duckdb/*', 'hyparquet', 'hyparquet-writer', 'apache-arrow', 'papaparse', 'tsx', 'tsx/*'];
+
+/**
+ * zod's namespace export carries every locale's messages (360 KB of the bundle); minibatch
+ * reports in English and never reads `z.locales`, so the namespace keeps English only.
+ */
+const englishOnlyZodLocales = {
+  name: 'english-only-zod-locales',
+  setup(build) {
+    build.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      args.importer.includes('/node_modules/zod/') ? { path: 'zod-locales-en', namespace: 'zod-locales' } : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'zod-locales' }, () => ({
+      contents: "export { default as en } from 'zod/v4/locales/en.js';",
+      resolveDir: process.cwd(),
+    }));
+  },
+};
+
+rmSync(OUT, { recursive: true, force: true });
+await build({
+  entryPoints: ['dist/cli/main.js', 'dist/worker/worker-main.js', 'dist/run/fingerprint-main.js', 'dist/data/duckdb-shuffle-main.js'],
+  outdir: OUT,
+  entryNames: '[name]',
+  chunkNames: '[name]-[hash]',
+  bundle: true,
+  splitting: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'esm',
+  external: EXTERNAL,
+  // CommonJS dependencies (commander) call require(); an ES module has none of its own.
+  banner: { js: "import { createRequire as __minibatchCreateRequire } from 'node:module'; const require = __minibatchCreateRequire(import.meta.url);" },
+  plugins: [englishOnlyZodLocales],
+  logLevel: 'warning',
+});
