@@ -28,3 +28,17 @@ export function reportError(error: unknown, write: (text: string) => void = (tex
   write(`minibatch: internal error — this is a bug, please report it with the text below.\n${detail}\n`);
   return EXIT.bug;
 }
+
+/**
+ * A run's own stop handlers are gone once it has ended; the process then only prints its summary
+ * and exits. A signal in that moment must not kill it (a run that succeeded would exit 143 with
+ * its summary cut): the first is ignored, a second quits at once, as during the run.
+ */
+export function ignoreFirstSignalWhileExiting(): void {
+  let received = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (++received > 1) process.exit(signal === 'SIGINT' ? EXIT.sigint : 143);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+}

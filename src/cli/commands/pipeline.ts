@@ -3,7 +3,7 @@ import { RunDirectory } from '../../logs/run-directory.js';
 import { applyPipelineOverrides, isPipelineSource, loadPipeline } from '../../pipeline/load-pipeline.js';
 import { runPipeline } from '../../pipeline/run-pipeline.js';
 import { YamlSource } from '../../spec/yaml-source.js';
-import { EXIT } from '../exit.js';
+import { EXIT, ignoreFirstSignalWhileExiting } from '../exit.js';
 
 /** Whether a job file is a `type: pipeline` file (read once more by the command that runs it). */
 export function isPipelineFile(file: string): boolean {
@@ -59,6 +59,7 @@ export async function runPipelineCommand(file: string, options: { set: string[];
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    ignoreFirstSignalWhileExiting();
   }
 }
 

@@ -2,7 +2,7 @@ import { findRunDir } from '../../store/run-catalog.js';
 import { minibatchHome } from '../../logs/run-directory.js';
 import { runParallelJob, type RunJobResult } from '../../run/run-parallel-job.js';
 import { formatClock } from '../../logs/format-duration.js';
-import { EXIT } from '../exit.js';
+import { EXIT, ignoreFirstSignalWhileExiting } from '../exit.js';
 import { ProgressDisplay } from '../progress-display.js';
 import { discardSpares } from '../../worker/spare-processes.js';
 import { isPipelineFile, runPipelineCommand } from './pipeline.js';
@@ -70,6 +70,7 @@ export async function runCommand(jobFile: string, options: RunCommandOptions): P
     discardSpares();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    ignoreFirstSignalWhileExiting();
   }
   const { result: outcome } = result;
   display.stop({
