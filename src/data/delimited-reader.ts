@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { closeSync, openSync, readSync } from 'node:fs';
 import Papa from 'papaparse';
 import type { ColumnSpec, DelimitedPart, JsonLinesPart } from './descriptors.js';
@@ -44,25 +45,20 @@ export async function readRange(file: string, start: number, end: number): Promi
  */
 export function decodeRange(bytes: Buffer, encoding: BufferEncoding, file: string, firstLine: number): string {
   if (encoding !== 'utf8' && encoding !== 'utf-8') return bytes.toString(encoding);
-  try {
-    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
-  } catch {
-    let line = firstLine;
-    let start = 0;
-    const decoder = new TextDecoder('utf-8', { fatal: true });
-    while (start < bytes.length) {
-      const newline = bytes.indexOf(0x0a, start);
-      const end = newline === -1 ? bytes.length : newline + 1;
-      try {
-        decoder.decode(bytes.subarray(start, end));
-      } catch {
-        throw new Error(`${file}:${line}: bytes that are not valid UTF-8 (encoding: utf8); set read_delimited.encoding to the file's encoding`);
-      }
-      start = end;
-      line++;
-    }
-    throw new Error(`${file}: bytes that are not valid UTF-8 (encoding: utf8)`);
+  // Checked, then decoded without checking: several times faster than a fatal TextDecoder on a 10 MB range.
+  if (isUtf8(bytes)) {
+    const text = bytes.toString('utf8');
+    return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text; // a BOM is no data
   }
+  // Not UTF-8: found line by line, to name the line.
+  let line = firstLine;
+  for (let start = 0; start < bytes.length; line++) {
+    const newline = bytes.indexOf(0x0a, start);
+    const end = newline === -1 ? bytes.length : newline + 1;
+    if (!isUtf8(bytes.subarray(start, end))) throw new Error(`${file}:${line}: bytes that are not valid UTF-8 (encoding: utf8); set read_delimited.encoding to the file's encoding`);
+    start = end;
+  }
+  throw new Error(`${file}: bytes that are not valid UTF-8 (encoding: utf8)`);
 }
 
 const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;

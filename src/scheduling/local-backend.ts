@@ -120,6 +120,14 @@ export class LocalBackend implements QueueBackend {
     return this.#pools.some((pool) => pool.startCopy(task));
   }
 
+  runningSince(task: AttemptTask): number | undefined {
+    for (const pool of this.#pools) {
+      const since = pool.runningSince(task);
+      if (since !== undefined) return since;
+    }
+    return undefined;
+  }
+
   cancel(task: AttemptTask): void {
     for (const pool of this.#pools) if (pool.cancel(task)) return;
   }

@@ -30,6 +30,12 @@ export interface QueueBackend {
    * inside this call.
    */
   cancel?(task: AttemptTask): void;
+  /**
+   * When `task` started running (performance.now()), or undefined while it waits in a worker's
+   * queue behind another: a prefetched task has not been running since it was dispatched, and
+   * must not look like a straggler. Without it, dispatch time is used.
+   */
+  runningSince?(task: AttemptTask): number | undefined;
   /** Why nothing can be dispatched yet (agents missing), for the first_task_creation_timeout message. */
   describeWaiting?(): string | undefined;
   /** Stop now: running attempts are killed and get no outcome. */

@@ -412,6 +412,31 @@ describe('Scheduler: speculative copies of stragglers', () => {
     assert.deepEqual(result.speculativeCopies, { started: 0, won: 0 });
   });
 
+  it('a try still queued behind another in its process is no straggler: its time counts from when it starts running', async () => {
+    // Mini-batch 0 waits (prefetched) in a worker's queue: dispatched long ago, running since never.
+    const backend = new (class extends ScriptedBackend {
+      readonly startedAt = new Map<number, number>();
+      runningSince(task: AttemptTask) {
+        return this.startedAt.get(task.batch.id);
+      }
+    })(3);
+    const { scheduler } = speculating(backend, 30);
+    const done = scheduler.run(batches(3));
+    await tick();
+    backend.finish(1, { returned: 2 });
+    backend.finish(2, { returned: 2 });
+    await sleep(150);
+    assert.equal(backend.copies.length, 0, 'queued for 150 ms (5× the threshold): not copied');
+    // The task ahead of it finished: it runs now, and the process says so (capacity pumps the scheduler).
+    backend.startedAt.set(0, performance.now());
+    backend.handlers?.onCapacity();
+    for (let waited = 0; backend.copies.length === 0 && waited < 5_000; waited += 10) await sleep(10);
+    assert.deepEqual(backend.copies.map((t) => t.batch.id), [0], 'once it has run past the threshold, it is copied');
+    backend.finish(0, { returned: 2, copy: false });
+    const result = await done;
+    assert.deepEqual(result.speculativeCopies, { started: 1, won: 0 });
+  });
+
   it('draining (cancel) with a copy running: the first success still commits once; no retry starts', async () => {
     const backend = new ScriptedBackend(3);
     const { scheduler, done, committed } = await withCopyOfZero(backend);

@@ -267,20 +267,26 @@ export class Scheduler {
     // Cheap first (this runs on every pump near the end): no try is a straggler before it has
     // run minRunningMs, so most quick jobs end here without sorting anything.
     const now = performance.now();
+    const candidates: { id: number; original: AttemptTask; running: RunningTry; since: number }[] = [];
     let oldest = Infinity;
-    for (const running of this.#inFlight.values()) if (!running.copy && running.tasks.length === 1 && running.dispatchedAt < oldest) oldest = running.dispatchedAt;
+    for (const [id, running] of this.#inFlight) {
+      const original = running.tasks[0];
+      if (running.copy || running.tasks.length !== 1 || !original) continue;
+      const since = this.#backend.runningSince ? this.#backend.runningSince(original) : running.dispatchedAt;
+      if (since === undefined) continue; // still queued behind another task
+      candidates.push({ id, original, running, since });
+      oldest = Math.min(oldest, since);
+    }
     if (oldest === Infinity) return;
     if (now - oldest <= thresholds.minRunningMs) return this.#lookForStragglersAt(oldest + thresholds.minRunningMs);
     const median = this.#median();
     const afterMs = Math.max(thresholds.afterMedians * median, thresholds.minRunningMs);
     // Longest running first.
-    const uncopied = [...this.#inFlight.entries()].filter(([, running]) => !running.copy && running.tasks.length === 1).sort(([, a], [, b]) => a.dispatchedAt - b.dispatchedAt);
-    for (const [id, running] of uncopied) {
-      const ranMs = now - running.dispatchedAt;
+    candidates.sort((a, b) => a.since - b.since);
+    for (const { id, original, running, since } of candidates) {
+      const ranMs = now - since;
       // The next one to turn into a straggler: look again then, even if nothing else happens.
-      if (ranMs <= afterMs) return this.#lookForStragglersAt(running.dispatchedAt + afterMs);
-      const original = running.tasks[0];
-      if (!original) continue;
+      if (ranMs <= afterMs) return this.#lookForStragglersAt(since + afterMs);
       const copy: AttemptTask = { batch: original.batch, attempt: running.attempt };
       // No idle worker: a worker that frees up reports capacity, which pumps (and comes here) again.
       if (!this.#backend.startCopy?.(copy)) return;

@@ -216,6 +216,12 @@ export class WorkerPool {
     return false;
   }
 
+  /** When `task` became the one its process runs; undefined while it is queued (or not here). */
+  runningSince(task: AttemptTask): number | undefined {
+    for (const slot of this.#slots) if (slot.tasks[0]?.task === task) return slot.headStartedAt;
+    return undefined;
+  }
+
   #assign(slot: Slot, task: AttemptTask): void {
     slot.tasks.push({ task });
     if (slot.tasks.length === 1) this.#startHead(slot);
