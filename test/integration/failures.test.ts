@@ -60,6 +60,13 @@ describe('retries, timeouts and crashes', () => {
     assert.equal(summary.firstError.kind, 'timeout');
   });
 
+  it('the run() timeout counts from each mini-batch\'s own start, not from the first one a process ran', async () => {
+    const job = makeJob({ script: 'fixture_deadline_per_task.mjs', files: 2, size: 1, processes: 1, retry: { timeout: 1 } });
+    const { code, summary, stderr } = await runJson(job.jobFile, job.home);
+    assert.equal(code, 0, stderr);
+    assert.deepEqual(summary.miniBatches, { total: 2, succeeded: 2, failed: 0, retries: 0 });
+  });
+
   it('a worker that exits mid-batch fails that try; the batch is retried on a fresh process', async () => {
     const job = makeJob({ script: 'fixture_exit_mid_batch.mjs', files: 8, size: 2 });
     const { code, summary, stderr } = await runJson(job.jobFile, job.home);
