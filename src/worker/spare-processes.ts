@@ -2,9 +2,9 @@ import { fork, type ChildProcess, type ForkOptions } from 'node:child_process';
 
 /*
  * Node processes forked ahead of need. A Node.js start-up is ~100 ms of CPU; `minibatch run`
- * forks the processes a job will want (workers, the input fingerprint) as its first step, so
- * their start-up overlaps the controller's own (loading the engine, validating the job, listing
- * the input) instead of following it. Whoever needs such a process takes one or forks as usual.
+ * forks the worker processes a job will want as its first step, so their start-up overlaps the
+ * controller's own (loading the engine, validating the job, listing the input) instead of
+ * following it. Whoever needs such a process takes one, or forks as usual.
  */
 const spares = new Map<string, ChildProcess[]>();
 

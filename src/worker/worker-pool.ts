@@ -129,6 +129,8 @@ export class WorkerPool {
   readonly #slots: Slot[] = [];
   /** Every child not yet exited, whatever its slot thinks: nothing may outlive the pool. */
   readonly #children = new Set<ChildProcess>();
+  /** Spares taken (their output is copied into the slots' log files until released). */
+  readonly #spares: WorkerProcess[] = [];
   #initFailures = 0;
   /** Moving average of run() time, to size how many tasks each process holds. */
   #averageRunMs: number | undefined;
@@ -253,7 +255,7 @@ export class WorkerPool {
     this.#state = 'closed';
     await Promise.all(this.#slots.map((slot) => this.#kill(slot, 'stopped')));
     await this.#killStragglers();
-    this.#closeFiles();
+    await this.#closeFiles();
   }
 
   async #killStragglers(): Promise<void> {
@@ -285,10 +287,11 @@ export class WorkerPool {
     );
     this.#state = 'closed';
     await this.#killStragglers();
-    this.#closeFiles();
+    await this.#closeFiles();
   }
 
-  #closeFiles(): void {
+  async #closeFiles(): Promise<void> {
+    await Promise.all(this.#spares.splice(0).map((spare) => spare.release?.()));
     for (const slot of this.#slots) {
       for (const fd of [slot.stdoutFd, slot.stderrFd]) {
         try {
@@ -320,7 +323,10 @@ export class WorkerPool {
       this.#failSpawn(slot, error);
       return;
     }
-    if (worker.spare) this.#handlers.onLog('DEBUG', `node-${nodeRank}/process-${slot.rank}: a spare process (forked as the CLI started) taken`);
+    if (worker.spare) {
+      this.#spares.push(worker);
+      this.#handlers.onLog('DEBUG', `node-${nodeRank}/process-${slot.rank}: a spare process (forked as the CLI started) taken`);
+    }
     const child = worker.child;
     slot.channel = worker;
     slot.child = child;

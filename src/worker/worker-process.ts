@@ -1,5 +1,7 @@
 import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { writeSync } from 'node:fs';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { ControllerMessage, WorkerMessage } from './protocol.js';
@@ -13,6 +15,12 @@ export interface WorkerProcess {
   readonly child: ChildProcess;
   /** Forked before the job was read (spare-processes.ts) and taken now. */
   readonly spare?: boolean;
+  /**
+   * A spare's output is copied into the log files by this process: once it has exited, copies
+   * what its pipes still hold (at most a second: a grandchild may keep them open), then stops,
+   * before the pool closes those files (a late chunk must not land in a file reusing the number).
+   */
+  release?(): Promise<void>;
   send(message: ControllerMessage): void;
   onMessage(listener: (message: WorkerMessage) => void): void;
 }
@@ -86,7 +94,15 @@ function adoptSpare(options: WorkerProcessOptions): WorkerProcess | undefined {
   if (!child || !environment) return undefined;
   copyInto(child.stdout, options.stdoutFd);
   copyInto(child.stderr, options.stderrFd);
-  const worker = { ...nodeChannel(child), spare: true };
+  const release = async () => {
+    const streams = [child.stdout, child.stderr].filter((stream) => stream !== null);
+    await Promise.race([Promise.all(streams.map((stream) => (stream.readableEnded || stream.destroyed ? undefined : once(stream, 'end').catch(() => undefined)))), delay(1000, undefined, { ref: false })]);
+    for (const stream of streams) {
+      stream.removeAllListeners('data');
+      stream.destroy();
+    }
+  };
+  const worker = { ...nodeChannel(child), spare: true, release };
   worker.send({ t: 'adopt', cwd: options.cwd, env: environment });
   return worker;
 }
@@ -108,7 +124,7 @@ function copyInto(stream: Readable | null, fd: number): void {
     try {
       writeSync(fd, chunk);
     } catch {
-      // the pool closed its log files: the run is over
+      // a log file that cannot be written loses the script's output, not the run
     }
   });
 }
