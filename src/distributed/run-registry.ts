@@ -115,13 +115,13 @@ export async function releaseNode(redis: Redis, keys: RunRegistryKeys, runId: st
  * agents share the work), up to 32 for quick ones (so none waits a Redis round trip). The
  * driver sizes its window with it and each agent its BullMQ concurrency, from the same numbers.
  */
-/** Tries per BullMQ job for a window of `depth` tries per process (see maxTasksPerBundle). */
-export function bundleSize(depth: number): number {
-  return Math.max(1, Math.min(REDIS_COMPUTE_DEFAULTS.maxTasksPerBundle, Math.floor(depth / 2)));
-}
-
 export function inFlightPerProcess(averageRunMs: number | undefined): number {
   const { tasksPerProcess, maxTasksPerProcess, inFlightTargetMs } = REDIS_COMPUTE_DEFAULTS;
   if (averageRunMs === undefined) return tasksPerProcess;
   return Math.max(tasksPerProcess, Math.min(maxTasksPerProcess, Math.round(inFlightTargetMs / Math.max(averageRunMs, 0.05))));
+}
+
+/** Tries per BullMQ job for a window of `depth` tries per process (see maxTasksPerBundle). */
+export function bundleSize(depth: number): number {
+  return Math.max(1, Math.min(REDIS_COMPUTE_DEFAULTS.maxTasksPerBundle, Math.floor(depth / 2)));
 }

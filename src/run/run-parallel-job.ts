@@ -243,7 +243,7 @@ export async function runParallelJob(options: RunJobOptions): Promise<RunJobResu
       }),
     );
     // Started once the worker processes are (scheduler.run() starts them before its first await):
-    // the fingerprint's process and the first sample must not hold back the first task.
+    // fingerprinting the input and the first resource sample must not hold back the first task.
     fingerprintFreshRun();
     monitor.start();
     result = await running;

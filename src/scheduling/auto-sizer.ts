@@ -5,6 +5,7 @@
  *
  * The unit is whatever the partitioner counts: files for a file list, bytes for a table.
  */
+import { median } from './median.js';
 
 export interface AutoSizerSettings {
   /** How long one mini-batch should run, in ms. */
@@ -63,10 +64,7 @@ export class AutoSizer {
 
   /** Estimated run() ms per unit (the median of recent mini-batches), once anything finished. */
   get msPerUnit(): number | undefined {
-    if (this.#rates.length === 0) return undefined;
-    const sorted = [...this.#rates].sort((a, b) => a - b);
-    const middle = sorted.length >> 1;
-    return sorted.length % 2 === 1 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
+    return median(this.#rates);
   }
 
   /**

@@ -275,6 +275,12 @@ async function commitsOf(runStore: RunStore, id: number): Promise<number> {
   return RunStore.readRecords(runStore.dir).filter((record) => record.k === 'commit' && record.r.id === id).length;
 }
 
+/** Failed tries journaled (closes the store). */
+async function failedTriesOf(runStore: RunStore): Promise<number> {
+  await runStore.close();
+  return RunStore.readRecords(runStore.dir).filter((record) => record.k === 'attempt').length;
+}
+
 describe('Scheduler: speculative copies of stragglers', () => {
   it('copies only once the input is read and nothing waits, and only a clear straggler, on an idle worker', async () => {
     const backend = new ScriptedBackend(3);
@@ -348,8 +354,7 @@ describe('Scheduler: speculative copies of stragglers', () => {
     assert.equal(result.failedBatches, 0);
     assert.deepEqual(result.speculativeCopies, { started: 1, won: 0 });
     assert.equal(backend.cancelled.length, 0, 'nothing left to cancel');
-    await runStore.close();
-    assert.equal(RunStore.readRecords(runStore.dir).filter((record) => record.k === 'attempt').length, 0, 'no failed try journaled');
+    assert.equal(await failedTriesOf(runStore), 0, 'no failed try journaled');
   });
 
   it('both copies failing is one failed try, retried as without copies', async () => {
@@ -366,8 +371,7 @@ describe('Scheduler: speculative copies of stragglers', () => {
     assert.equal(result.status, 'succeeded');
     assert.equal(result.retries, 1);
     assert.equal(result.firstError?.message, 'first', 'the first failure is the first error');
-    await runStore.close();
-    assert.equal(RunStore.readRecords(runStore.dir).filter((record) => record.k === 'attempt').length, 1, 'one failed try journaled');
+    assert.equal(await failedTriesOf(runStore), 1, 'one failed try journaled');
   });
 
   it('both copies failing on the last try fail the mini-batch once', async () => {

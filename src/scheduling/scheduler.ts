@@ -1,9 +1,11 @@
 import type { MiniBatch } from '../data/descriptors.js';
 import { IllegalStateError, InvalidInputError, type SerializedError } from '../errors.js';
+import { formatSpan } from '../logs/format-duration.js';
 import { SPECULATIVE_COPY_THRESHOLDS } from '../spec/defaults.js';
 import type { CommittedBatch, RunStore } from '../store/run-store.js';
 import type { AttemptOutcome, AttemptTask, NodeFailure, WorkerIdentity } from '../worker/worker-pool.js';
 import { FailureAccounting, type ThresholdSettings } from './failure-accounting.js';
+import { median } from './median.js';
 import type { QueueBackend } from './queue-backend.js';
 
 export interface SchedulerSettings extends ThresholdSettings {
@@ -279,8 +281,8 @@ export class Scheduler {
     }
     if (oldest === Infinity) return;
     if (now - oldest <= thresholds.minRunningMs) return this.#lookForStragglersAt(oldest + thresholds.minRunningMs);
-    const median = this.#median();
-    const afterMs = Math.max(thresholds.afterMedians * median, thresholds.minRunningMs);
+    const typical = this.#median();
+    const afterMs = Math.max(thresholds.afterMedians * typical, thresholds.minRunningMs);
     // Longest running first.
     candidates.sort((a, b) => a.since - b.since);
     for (const { id, original, running, since } of candidates) {
@@ -293,7 +295,7 @@ export class Scheduler {
       running.copy = copy;
       running.tasks.push(copy);
       this.#copiesStarted++;
-      this.#events.onLog?.('INFO', `mini-batch ${id} has run ${duration(ranMs)}, ${Math.round(ranMs / median)}× the median (${duration(median)}); starting a copy on an idle worker`);
+      this.#events.onLog?.('INFO', `mini-batch ${id} has run ${formatSpan(ranMs)}, ${Math.round(ranMs / typical)}× the median (${formatSpan(typical)}); starting a copy on an idle worker`);
     }
   }
 
@@ -318,11 +320,7 @@ export class Scheduler {
   }
 
   #median(): number {
-    if (this.#medianRunMs === undefined) {
-      const sorted = [...this.#runTimes].sort((a, b) => a - b);
-      const middle = sorted.length >> 1;
-      this.#medianRunMs = sorted.length % 2 === 1 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
-    }
+    this.#medianRunMs ??= median(this.#runTimes) ?? 0;
     return this.#medianRunMs;
   }
 
@@ -586,7 +584,3 @@ function workerName(worker: WorkerIdentity): string {
   return `node-${worker.node}/process-${worker.process}`;
 }
 
-function duration(ms: number): string {
-  if (ms < 1_000) return `${Math.round(ms)} ms`;
-  return ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`;
-}

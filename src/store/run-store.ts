@@ -168,7 +168,7 @@ export class RunStore {
     store.#spoolLength = end;
     store.#spoolFlushedLength = end;
     committed.sort((a, b) => a.id - b.id);
-    const first = records.find((record): record is Extract<StoreRecord, { k: 'run' }> => record.k === 'run');
+    const first = firstRunRecord(records);
     return { store, committed, boundaries, first };
   }
 
@@ -184,7 +184,7 @@ export class RunStore {
    * inputs record (none when the first session stopped before they were known).
    */
   static startingFingerprint(records: readonly StoreRecord[]): { first: Extract<StoreRecord, { k: 'run' }>; fingerprint: RunFingerprint } | undefined {
-    const first = records.find((record): record is Extract<StoreRecord, { k: 'run' }> => record.k === 'run');
+    const first = firstRunRecord(records);
     if (!first?.fingerprint) return undefined;
     if (first.fingerprint.inputs) return { first, fingerprint: first.fingerprint };
     const inputs = records.find((record): record is Extract<StoreRecord, { k: 'inputs' }> => record.k === 'inputs');
@@ -355,4 +355,9 @@ export class RunStore {
     this.#lengths = grow(this.#lengths, (n) => new Float64Array(n));
     this.#committed = grow(this.#committed, (n) => new Uint8Array(n));
   }
+}
+
+/** The journal's first `run` record: the job as the run started. */
+function firstRunRecord(records: readonly StoreRecord[]): Extract<StoreRecord, { k: 'run' }> | undefined {
+  return records.find((record): record is Extract<StoreRecord, { k: 'run' }> => record.k === 'run');
 }
