@@ -157,6 +157,34 @@ describe('delimited splitting by byte ranges on record boundaries', () => {
     assert.deepEqual(problems, [{ file, line: 5, message: 'expected 2 fields, got 1' }]);
   });
 
+  it('gives the right lines with CRLF line breaks and a multi-line field before the bad rows, in ranges of every size', async () => {
+    const file = tempFile('crlf.csv', 'a,b\r\n1,"x\r\ny"\r\n2\r\n3,z\r\n4,w,v\r\n');
+    for (const target of [1, 8, 1 << 20]) {
+      const { rows, problems } = await readAll(file, target);
+      assert.deepEqual(rows, [
+        { a: 1, b: 'x\r\ny' },
+        { a: 3, b: 'z' },
+      ]);
+      assert.deepEqual(problems, [
+        { file, line: 4, message: 'expected 2 fields, got 1' },
+        { file, line: 6, message: 'expected 2 fields, got 3' },
+      ]);
+    }
+  });
+
+  it('keeps any header name as a plain column, __proto__ and quotes included', async () => {
+    const file = tempFile('names.csv', '__proto__,"say ""hi""",back\\slash,line\u2028sep\n1,2,3,4\n');
+    const { rows } = await readAll(file, 1 << 20);
+    const row = rows[0] as Record<string, unknown>;
+    assert.equal(Object.getPrototypeOf(row), Object.prototype);
+    assert.deepEqual(Object.entries(row), [
+      ['__proto__', 1],
+      ['say "hi"', 2],
+      ['back\\slash', 3],
+      ['line\u2028sep', 4],
+    ]);
+  });
+
   it('refuses a header that names a column twice', async () => {
     const file = tempFile('dup.csv', 'a,b,a\n1,2,3\n');
     await assert.rejects(readAll(file, 1 << 20), { message: `${file}: the header names the column "a" twice (columns 1 and 3); expected unique column names: rename one` });
