@@ -106,15 +106,18 @@ export class AppendOnlyLog<T> {
     }
   }
 
-  /** Writes and fsyncs everything appended, now (for the one record a run cannot start without). */
-  flushSync(): void {
+  /**
+   * Writes everything appended, now, without waiting for the disk (for the one record a run
+   * cannot start without): once written, a killed process loses nothing. The next flush's fsync
+   * makes it durable, before or with the records that follow it, which an fsync never reorders.
+   */
+  writeNow(): void {
     if (this.#pending.length === 0) return;
     const chunk = Buffer.from(this.#pending.join(''), 'utf8');
     this.#pending = [];
     let written = 0;
     while (written < chunk.length) written += writeSync(this.#fd, chunk, written, chunk.length - written, this.#position + written);
     this.#position += chunk.length;
-    fsyncSync(this.#fd);
   }
 
   async close(): Promise<void> {

@@ -119,8 +119,10 @@ export class RunStore {
     const spoolFd = openSync(join(dir, 'rows.spool'), 'w+');
     const store = new RunStore(dir, log, spoolFd, flushIntervalMs);
     log.append({ k: 'run', runId: run.runId, jobFile: run.jobFile, startedAt: Date.now(), ...(run.fingerprint ? { fingerprint: run.fingerprint } : {}) });
-    // Durable before any work: a run killed in its first moments can still be resumed.
-    log.flushSync();
+    // Written before any work: a run killed in its first moments can still be resumed. Not
+    // fsynced here (tens of ms on a busy disk, before the first task): the first commit's flush
+    // makes it durable, and until a commit there is nothing a crash of the machine could lose.
+    log.writeNow();
     return store;
   }
 
