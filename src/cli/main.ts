@@ -151,9 +151,12 @@ function buildProgram(): Command {
   return program;
 }
 
-try {
-  await buildProgram().parseAsync(process.argv);
-} catch (error) {
-  process.exitCode = reportError(error);
-}
-if (process.exitCode === undefined) process.exitCode = EXIT.ok;
+// No top-level await: the CLI is bundled as a script (scripts/bundle.mjs), to load from V8's code cache.
+buildProgram()
+  .parseAsync(process.argv)
+  .catch((error: unknown) => {
+    process.exitCode = reportError(error);
+  })
+  .finally(() => {
+    if (process.exitCode === undefined) process.exitCode = EXIT.ok;
+  });

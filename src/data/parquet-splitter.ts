@@ -1,7 +1,14 @@
 import { open, type FileHandle } from 'node:fs/promises';
-import { parquetMetadataAsync, parquetSchema, type AsyncBuffer, type FileMetaData, type RowGroup, type SchemaTree } from 'hyparquet';
+import type { AsyncBuffer, FileMetaData, RowGroup, SchemaTree } from 'hyparquet';
 import { InvalidInputError } from '../errors.js';
 import type { ParquetPart } from './descriptors.js';
+
+/*
+ * hyparquet is an ES module only: the CLI, a CommonJS script (scripts/bundle.mjs), can load it
+ * with import() but not require(), so it is loaded when a Parquet file is first read.
+ */
+let loading: Promise<typeof import('hyparquet')> | undefined;
+const hyparquet = () => (loading ??= import('hyparquet'));
 
 /*
  * Runs in the controller, which must never load data: only a Parquet file's footer (the
@@ -66,6 +73,7 @@ export async function parquetRowCount(file: string): Promise<number> {
  * `other`.
  */
 export async function parquetColumns(file: string): Promise<{ name: string; type: ParquetColumnType }[]> {
+  const { parquetSchema } = await hyparquet();
   const schema = parquetSchema(await readParquetMetadata(file));
   return schema.children.map((child) => ({ name: child.element.name, type: columnType(child) }));
 }
@@ -100,6 +108,7 @@ async function readFooter(file: string, buffer: AsyncBuffer, size: number): Prom
   const invalid = (reason: string, cause?: unknown) =>
     new InvalidInputError('E_JOB_INVALID', `${file}: not a valid Parquet file: ${reason}`, cause === undefined ? undefined : { cause });
   if (size === 0) throw invalid('the file is empty');
+  const { parquetMetadataAsync, parquetSchema } = await hyparquet();
   if (size < MIN_PARQUET_BYTES) throw invalid(`the file has only ${size} bytes`);
   // hyparquet checks only the trailing magic; checking the leading one too catches a text file
   // that happens to end in "PAR1" and gives a clearer reason for the common cases.

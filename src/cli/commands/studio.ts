@@ -18,8 +18,9 @@ export async function studioCommand(options: { port?: string; host?: string }): 
   const address = server.address();
   const actualPort = typeof address === 'object' && address ? address.port : port;
   const shown = host.includes(':') ? `[${host}]` : host;
-  process.stdout.write(`minibatch studio: runs of ${home}\n  http://${shown}:${actualPort}/${token ? `?token=${token}` : ''}\n`);
-  if (token) process.stdout.write(`  bound to ${host}: every request needs this token (the link above sets it once in a browser; scripts send Authorization: Bearer <token>)\n`);
+  // One write: a reader that sees the link sees the token's explanation with it.
+  const tokenNote = token ? `  bound to ${host}: every request needs this token (the link above sets it once in a browser; scripts send Authorization: Bearer <token>)\n` : '';
+  process.stdout.write(`minibatch studio: runs of ${home}\n  http://${shown}:${actualPort}/${token ? `?token=${token}` : ''}\n${tokenNote}`);
   await new Promise<void>((resolve) => {
     // Open event streams would keep close() waiting forever: end them too.
     const stop = () => {
