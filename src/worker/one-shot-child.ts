@@ -3,7 +3,11 @@ import { fileURLToPath } from 'node:url';
 
 /** Run from TypeScript sources (tests, tsx), a child needs tsx too; from dist/, plain node. */
 const FROM_SOURCES = import.meta.url.endsWith('.ts');
-const EXEC_ARGV = FROM_SOURCES ? ['--import', import.meta.resolve('tsx')] : [];
+/**
+ * Node options for a child forked from this build. Resolved here, not by name: a child's cwd
+ * may be a job's code folder, where `tsx` is not found.
+ */
+export const CHILD_EXEC_ARGV = FROM_SOURCES ? ['--import', import.meta.resolve('tsx')] : [];
 
 /** The file of module `name` (no extension) beside the module at `besideUrl`, in the same build. */
 export function childModule(name: string, besideUrl: string): string {
@@ -17,7 +21,7 @@ export function childModule(name: string, besideUrl: string): string {
  */
 export function runOneShotChild<Answer>(modulePath: string, request: Serializable, what: string): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const child = fork(modulePath, [], { execArgv: EXEC_ARGV, stdio: ['ignore', 'inherit', 'pipe', 'ipc'], serialization: 'advanced' });
+    const child = fork(modulePath, [], { execArgv: CHILD_EXEC_ARGV, stdio: ['ignore', 'inherit', 'pipe', 'ipc'], serialization: 'advanced' });
     let stderr = '';
     let settled = false;
     child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));

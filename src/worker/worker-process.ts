@@ -5,6 +5,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { ControllerMessage, WorkerMessage } from './protocol.js';
+import { CHILD_EXEC_ARGV, childModule } from './one-shot-child.js';
 import { discardSpares, forkAhead, takeSpare } from './spare-processes.js';
 
 /** Which bridge runs the entry script: this Node.js, or a Python interpreter. */
@@ -33,9 +34,8 @@ export interface WorkerProcessOptions {
 }
 
 /** The file that runs inside each Node worker (the .ts source under tsx, the .js build otherwise). */
-const NODE_MAIN = fileURLToPath(new URL(`./worker-main${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
-// Resolved here, not by name: the worker's cwd is the job's code folder, where `tsx` is not found.
-const NODE_EXEC_ARGV = import.meta.url.endsWith('.ts') ? ['--import', import.meta.resolve('tsx')] : [];
+const NODE_MAIN = childModule('worker-main', import.meta.url);
+const NODE_EXEC_ARGV = CHILD_EXEC_ARGV;
 /** The Python bridge ships beside the code, in `python/` at the package root (src/ and dist/ alike). */
 export const PYTHON_BRIDGE = fileURLToPath(new URL('../../python/minibatch_bridge.py', import.meta.url));
 
