@@ -80,6 +80,9 @@ export async function loadParallelJob(jobFile: string, sets: readonly string[], 
   return { job, plan: await planInput(job) };
 }
 
+/** How long a fresh run may go without its input fingerprint when no mini-batch commits sooner. */
+const FINGERPRINT_DELAY_MS = 1_000;
+
 /**
  * Runs one `type: parallel` job to the end: plan → partition → schedule → commit → outputs,
  * writing the run directory as it goes. Invalid input throws (before anything is written);
@@ -157,8 +160,11 @@ export async function runParallelJob(options: RunJobOptions): Promise<RunJobResu
   } else {
     store = RunStore.create(directory.state, { runId: directory.runId, jobFile: job.jobFile, fingerprint });
   }
+  // Started once: at the first commit, a second into the run, or at its end, whichever comes first.
+  // Begun beside the worker processes' start-up, its stats (and its child process past a few
+  // hundred files) took the CPU they needed: the first task of a 10,000-file job came ~150 ms later.
   const fingerprintFreshRun = () => {
-    if (resuming) return;
+    if (resuming || inputsFingerprinted) return;
     const journaled = store;
     fingerprintPending = true;
     inputsFingerprinted = fingerprintInputsApart(job.inputs)
@@ -211,6 +217,7 @@ export async function runParallelJob(options: RunJobOptions): Promise<RunJobResu
   const readAhead = auto ? JOB_DEFAULTS.autoReadAheadPerProcess * processes : undefined;
   const scheduler = new Scheduler(readAhead === undefined ? job : { ...job, readAhead }, backend, store, {
     onCommitted: (batch) => {
+      fingerprintFreshRun();
       report.add(batch);
       output?.committed(batch);
       auto?.sizer.finished(batch.id, batch.durationMs, finishedAs(batch));
@@ -226,6 +233,7 @@ export async function runParallelJob(options: RunJobOptions): Promise<RunJobResu
   log.write('INFO', `run ${directory.runId}: ${job.instanceCount} node(s) x ${job.processesPerInstance} process(es), ${plan.summary}`);
   emit({ type: 'started', runId: directory.runId, runDir: directory.root, processes, job, plan });
 
+  const fingerprintSoon = setTimeout(fingerprintFreshRun, FINGERPRINT_DELAY_MS);
   const overview = setInterval(() => appendProgressOverview(directory, scheduler.snapshot()), options.overviewIntervalMs ?? 10_000);
   // Running mini-batches get as long as one run() may take to finish and commit, at most 30 s.
   const onAbort = () => scheduler.cancel('cancelled by the user', Math.min(job.timeoutMs + 1_000, 30_000));
@@ -243,15 +251,16 @@ export async function runParallelJob(options: RunJobOptions): Promise<RunJobResu
       }),
     );
     // Started once the worker processes are (scheduler.run() starts them before its first await):
-    // fingerprinting the input and the first resource sample must not hold back the first task.
-    fingerprintFreshRun();
+    // the first resource sample must not hold back the first task.
     monitor.start();
     result = await running;
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
     clearInterval(overview);
+    clearTimeout(fingerprintSoon);
     monitor.stop();
   }
+  fingerprintFreshRun();
   appendProgressOverview(directory, scheduler.snapshot());
   progressFile.update(scheduler.snapshot(), true);
 

@@ -59,6 +59,19 @@ describe('job resume: the input must be unchanged', () => {
     assert.match(allowed.stderr, /warning: resuming with changes \(--allow-changes\): input data \(.*\/data\) changed: 3 files added\/removed\/modified/);
   });
 
+  it('a run that ends before any mini-batch commits still journals its inputs (the fingerprint waits for the first commit, a second, or the end)', async () => {
+    const job = makeJob({ script: 'fixture_init_throws.mjs', files: 4, size: 2, processes: 1 });
+    const run = await runCli(['run', job.jobFile], { home: job.home });
+    assert.notEqual(run.code, 0, 'init() always throws: the run fails');
+    const lines = readFileSync(join(onlyRunDir(job.home), 'state', 'journal.log'), 'utf8').split('\n').filter(Boolean);
+    const records = lines.map((line) => JSON.parse(line.split('\t')[1] ?? '') as { k: string; inputs?: { files: number }[] });
+    assert.equal(records.filter((record) => record.k === 'commit').length, 0, 'nothing committed');
+    const inputs = records.filter((record) => record.k === 'inputs');
+    assert.equal(inputs.length, 1, 'journaled once');
+    assert.equal(inputs[0]?.inputs?.[0]?.files, 4);
+    assert.ok(records.findIndex((record) => record.k === 'inputs') < records.findIndex((record) => record.k === 'end'), 'before the end record');
+  });
+
   it('a run stopped before its inputs were fingerprinted still resumes, and says changes cannot be detected', async () => {
     const job = await stoppedRun();
     const journal = join(onlyRunDir(job.home), 'state', 'journal.log');
