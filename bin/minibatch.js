@@ -6,11 +6,31 @@
  * V8 rejects it (another Node.js version), this process writes a new one as it exits. A cache
  * that cannot be read or written only costs the time to compile.
  */
+import { fork } from 'node:child_process';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Script } from 'node:vm';
+
+/*
+ * `minibatch run` and `job create` start a job's first worker process here, before the engine is
+ * loaded (~50 ms): the first task waits for that process's own start-up (~130 ms), so the sooner
+ * it begins the better. src/cli/prewarm.ts keeps it as a spare when the job wants Node workers on
+ * this machine and kills it otherwise; it is forked as src/worker/worker-process.ts forks spares.
+ */
+const [command, verb] = process.argv.slice(2);
+if (command === 'run' || (command === 'job' && verb === 'create')) {
+  try {
+    const worker = fork(fileURLToPath(new URL('../dist/bundle/worker-main.js', import.meta.url)), [], { execArgv: [], serialization: 'json', stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+    worker.on('error', () => {}); // the engine forks its own
+    // Nothing of it keeps this process alive: a command that ends without taking it just exits.
+    for (const handle of [worker, worker.channel, worker.stdout, worker.stderr]) handle?.unref?.();
+    globalThis[Symbol.for('minibatch.early-spare')] = worker;
+  } catch {
+    // the engine forks its own, and reports what goes wrong
+  }
+}
 
 const file = fileURLToPath(new URL('../dist/bundle/main.cjs', import.meta.url));
 const cacheFile = `${file}.v8-cache`;

@@ -16,20 +16,26 @@ const NODE_SCRIPT = /\.(m|c)?(j|t)s$/;
  * script, a file that does not parse) forks none.
  */
 export function prewarmForJobFile(jobFile: string, options: { compute?: string | undefined }): void {
-  if ((options.compute ?? 'local') !== 'local') return;
+  // Also with 0: the worker bin/minibatch.js forked ahead, if any, is then killed.
+  prewarmNodeWorkers(Math.min(MAX_SPARES, nodeWorkersWanted(jobFile, options), sparesBesideTheController()));
+}
+
+/** How many Node worker processes the job in `jobFile` will want here: 0 when unclear. */
+function nodeWorkersWanted(jobFile: string, options: { compute?: string | undefined }): number {
+  if ((options.compute ?? 'local') !== 'local') return 0;
   let job: unknown;
   try {
     job = parse(readFileSync(jobFile, 'utf8'));
   } catch {
-    return;
+    return 0;
   }
-  if (!isRecord(job) || job.type !== 'parallel' || (job.compute ?? 'local') !== 'local') return;
+  if (!isRecord(job) || job.type !== 'parallel' || (job.compute ?? 'local') !== 'local') return 0;
   const task = job.task;
-  if (!isRecord(task) || typeof task.entry_script !== 'string' || !NODE_SCRIPT.test(task.entry_script)) return;
+  if (!isRecord(task) || typeof task.entry_script !== 'string' || !NODE_SCRIPT.test(task.entry_script)) return 0;
   const resources = isRecord(job.resources) ? job.resources : {};
   const instances = positiveInteger(resources.instance_count) ?? JOB_DEFAULTS.instanceCount;
   const processes = positiveInteger(job.max_concurrency_per_instance) ?? JOB_DEFAULTS.processesPerInstance();
-  prewarmNodeWorkers(Math.min(MAX_SPARES, instances * processes, sparesBesideTheController()));
+  return instances * processes;
 }
 
 /**

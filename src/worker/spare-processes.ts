@@ -10,8 +10,6 @@ const spares = new Map<string, ChildProcess[]>();
 
 /** Forks `count` processes of `modulePath`, idle until taken; unused ones never keep this process alive. */
 export function forkAhead(modulePath: string, count: number, options: ForkOptions): void {
-  const list = spares.get(modulePath) ?? [];
-  spares.set(modulePath, list);
   for (let i = 0; i < count; i++) {
     let child: ChildProcess;
     try {
@@ -19,13 +17,38 @@ export function forkAhead(modulePath: string, count: number, options: ForkOption
     } catch {
       return; // whoever needs one forks its own, and reports what goes wrong
     }
-    child.on('error', () => {
-      // a spare that failed to start has exited: it is never taken
-    });
-    child.unref();
-    child.channel?.unref();
-    list.push(child);
+    keepSpare(modulePath, child);
   }
+}
+
+/** Keeps `child`, a process of `modulePath` forked as forkAhead() forks, among the spares. */
+export function keepSpare(modulePath: string, child: ChildProcess): void {
+  const list = spares.get(modulePath) ?? [];
+  spares.set(modulePath, list);
+  child.on('error', () => {
+    // a spare that failed to start has exited: it is never taken
+  });
+  setHeld(child, false);
+  list.push(child);
+}
+
+/** Whether `child` (its process, IPC channel and output pipes) keeps this process alive. */
+function setHeld(child: ChildProcess, held: boolean): void {
+  for (const handle of [child, child.channel, child.stdout, child.stderr] as ({ ref?(): void; unref?(): void } | null | undefined)[]) {
+    if (held) handle?.ref?.();
+    else handle?.unref?.();
+  }
+}
+
+/** Where bin/minibatch.js leaves the worker process it forks before loading the engine. */
+const EARLY_SPARE = Symbol.for('minibatch.early-spare');
+
+/** That process, once: whoever takes it keeps it (keepSpare) or kills it. */
+export function takeEarlySpare(): ChildProcess | undefined {
+  const holder = globalThis as { [EARLY_SPARE]?: ChildProcess };
+  const child = holder[EARLY_SPARE];
+  delete holder[EARLY_SPARE];
+  return child;
 }
 
 /** A live spare of `modulePath`, now holding this process open like any child; undefined if none is left. */
@@ -33,8 +56,7 @@ export function takeSpare(modulePath: string): ChildProcess | undefined {
   const list = spares.get(modulePath);
   for (let child = list?.shift(); child; child = list?.shift()) {
     if (child.exitCode !== null || child.signalCode !== null || !child.connected) continue;
-    child.ref();
-    child.channel?.ref();
+    setHeld(child, true);
     return child;
   }
   return undefined;

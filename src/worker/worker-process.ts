@@ -6,7 +6,7 @@ import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { ControllerMessage, WorkerMessage } from './protocol.js';
 import { CHILD_EXEC_ARGV, childModule } from './one-shot-child.js';
-import { discardSpares, forkAhead, takeSpare } from './spare-processes.js';
+import { discardSpares, forkAhead, keepSpare, takeEarlySpare, takeSpare } from './spare-processes.js';
 
 /** Which bridge runs the entry script: this Node.js, or a Python interpreter. */
 export type WorkerRuntime = { kind: 'node' } | { kind: 'python'; interpreter: string };
@@ -77,10 +77,22 @@ function nodeChannel(child: ChildProcess): WorkerProcess {
 /** Environment variables read only when a process starts: a job setting one gets fresh processes. */
 const START_TIME_VARIABLE = /^(NODE_|UV_|LD_|DYLD_|MALLOC_)/;
 
-/** Forks `count` idle Node workers for the job this process is about to run (a hint: unused ones are discarded). */
+/**
+ * Forks `count` idle Node workers for the job this process is about to run (a hint: unused ones
+ * are discarded). The worker bin/minibatch.js forked before loading the engine counts as one when
+ * it runs this build's worker (it forks it with the options below); otherwise it is killed.
+ */
 export function prewarmNodeWorkers(count: number): void {
-  if (NODE_EXEC_ARGV.length > 0) return; // from sources (tests): workers need tsx, spares are not worth it
-  forkAhead(NODE_MAIN, count, { execArgv: NODE_EXEC_ARGV, serialization: 'json', stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  const early = takeEarlySpare();
+  const spares = NODE_EXEC_ARGV.length > 0 ? 0 : count; // from sources (tests): workers need tsx, spares are not worth it
+  let kept = 0;
+  if (early && spares > 0 && early.spawnargs.at(-1) === NODE_MAIN) {
+    keepSpare(NODE_MAIN, early);
+    kept = 1;
+  } else {
+    early?.kill('SIGKILL');
+  }
+  forkAhead(NODE_MAIN, spares - kept, { execArgv: NODE_EXEC_ARGV, serialization: 'json', stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
 }
 
 /** Kills the spare workers no pool took (a Python job, fewer processes than the hint, another compute). */

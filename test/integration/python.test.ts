@@ -28,6 +28,15 @@ describe('Python entry scripts, unchanged from the reference', { skip: noPython 
     assert.match(readFileSync(join(runDir, 'logs/sys/minibatch.log'), 'utf8'), /Python entry script: .* \(Python \d+\.\d+\.\d+, from --python\)/);
   });
 
+  it('kills the Node worker the CLI forked ahead (bin/minibatch.js) once the job turns out to be Python', { skip: process.platform !== 'linux' && 'reads /proc' }, async () => {
+    const job = pyJob('sibling_processes.py', { script: 'sibling_processes.py', files: 2, size: 1, processes: 1 });
+    const result = await runCli(['run', job.jobFile, '--python', PYTHON ?? 'python3'], { home: job.home });
+    assert.equal(result.code, 0, result.stderr);
+    const rows = readLines(job.output);
+    assert.equal(rows.length, 2);
+    for (const row of rows) assert.doesNotMatch(row, /worker-main/, 'no Node worker beside the Python process');
+  });
+
   it('MINIBATCH_PYTHON chooses the interpreter', async () => {
     const job = pyJob('reference_file_scoring.py', { script: 'reference_file_scoring.py', files: 2 });
     const result = await runCli(['run', job.jobFile], { home: job.home, env: { MINIBATCH_PYTHON: PYTHON ?? 'python3' } });
