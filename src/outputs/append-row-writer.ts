@@ -96,6 +96,12 @@ export class AppendRowWriter {
 
   #appendBytes(bytes: Buffer, rows: number): void {
     this.#rows += rows;
+    if (bytes.length >= WRITE_CHUNK_BYTES) {
+      // A mini-batch's worth of rows (often megabytes) goes out as it is, not copied first.
+      this.#writeBuffer();
+      this.#write(bytes);
+      return;
+    }
     // The read window is reused: keep a copy only while it waits in the buffer.
     this.#buffer.push(Buffer.from(bytes));
     this.#bufferBytes += bytes.length;
@@ -137,12 +143,16 @@ export class AppendRowWriter {
 
   #writeBuffer(): void {
     if (this.#buffer.length === 0 || this.#fd === undefined) return;
-    const chunk = this.#buffer.length === 1 ? (this.#buffer[0] as Buffer) : Buffer.concat(this.#buffer, this.#bufferBytes);
+    this.#write(this.#buffer.length === 1 ? (this.#buffer[0] as Buffer) : Buffer.concat(this.#buffer, this.#bufferBytes));
+    this.#buffer = [];
+    this.#bufferBytes = 0;
+  }
+
+  #write(chunk: Buffer): void {
+    if (this.#fd === undefined) return;
     let written = 0;
     while (written < chunk.length) written += writeSync(this.#fd, chunk, written, chunk.length - written);
     this.#bytes += chunk.length;
-    this.#buffer = [];
-    this.#bufferBytes = 0;
   }
 
   /** All `batchCount` mini-batches are committed: write what is left, fsync, rename. */
