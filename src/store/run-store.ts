@@ -1,4 +1,4 @@
-import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { fsync, write } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -9,6 +9,12 @@ const writeAsync = promisify(write);
 const fsyncAsync = promisify(fsync);
 
 const READ_WINDOW_BYTES = 4 << 20;
+/**
+ * A mini-batch's rows of this size or more are written to the spool as they commit (not fsynced
+ * until the flush): held as a Buffer until the flush, two or three of a table job's multi-megabyte
+ * mini-batches were a sixth of the controller's peak memory.
+ */
+const WRITE_THROUGH_BYTES = 1 << 20;
 
 export type BatchStatus = 'succeeded' | 'failed';
 
@@ -79,11 +85,17 @@ export type StoreRecord =
   | { k: 'inputs'; inputs: InputFingerprint[] }
   | { k: 'end'; status: string; reason?: string; endedAt: number };
 
+/** Rows committed and not yet written to the spool: where they go, and their bytes. */
+interface PendingRows {
+  position: number;
+  bytes: Buffer;
+}
+
 /**
  * The durable state of one run: a journal of state changes and a spool of committed rows.
- * A mini-batch's rows are appended to the spool and its commit record to the journal in the
- * same group flush (spool first, then journal), so a commit record never points at rows that
- * are not on disk. A second commit for the same id is ignored: rows are kept exactly once.
+ * A mini-batch's rows are appended to the spool (multi-megabyte ones as they commit, the rest
+ * at the group flush) and fsynced before the flush writes its commit record to the journal, so
+ * a commit record never points at rows that are not on disk. A second commit for the same id is ignored: rows are kept exactly once.
  *
  * Why a journal and not SQLite: see ARCHITECTURE.md ("The run store").
  */
@@ -91,8 +103,8 @@ export class RunStore {
   readonly dir: string;
   readonly #journal: AppendOnlyLog<StoreRecord>;
   readonly #spoolFd: number;
-  #spoolPending: Buffer[] = [];
-  #spoolPendingBytes = 0;
+  /** Rows committed since the last flush and not written yet, in spool order. */
+  #spoolPending: PendingRows[] = [];
   #spoolLength = 0;
   #spoolFlushedLength = 0;
   #offsets = new Float64Array(1024);
@@ -220,17 +232,21 @@ export class RunStore {
   commit(batch: CommittedBatch, rows: string): boolean {
     if (this.isCommitted(batch.id)) return false;
     this.#ensureIndex(batch.id);
-    const bytes = rows.length > 0 ? Buffer.from(rows.endsWith('\n') ? rows : `${rows}\n`, 'utf8') : Buffer.alloc(0);
+    const text = rows.length > 0 && !rows.endsWith('\n') ? `${rows}\n` : rows;
     const offset = this.#spoolLength;
-    if (bytes.length > 0) {
-      this.#spoolPending.push(bytes);
-      this.#spoolPendingBytes += bytes.length;
-      this.#spoolLength += bytes.length;
+    let length = 0;
+    if (text.length >= WRITE_THROUGH_BYTES) {
+      length = writeTextSync(this.#spoolFd, text, offset);
+    } else if (text.length > 0) {
+      const bytes = Buffer.from(text, 'utf8');
+      this.#spoolPending.push({ position: offset, bytes });
+      length = bytes.length;
     }
+    this.#spoolLength += length;
     this.#offsets[batch.id] = offset;
-    this.#lengths[batch.id] = bytes.length;
+    this.#lengths[batch.id] = length;
     this.#committed[batch.id] = 1;
-    this.#journal.append({ k: 'commit', r: batch, offset, length: bytes.length });
+    this.#journal.append({ k: 'commit', r: batch, offset, length });
     this.#scheduleFlush();
     return true;
   }
@@ -244,7 +260,7 @@ export class RunStore {
     return this.isCommitted(id) && (this.#offsets[id] ?? 0) + (this.#lengths[id] ?? 0) <= this.#spoolFlushedLength;
   }
 
-  /** The committed rows of mini-batch `id` (JSON lines), read back from the spool. */
+  /** The committed rows of mini-batch `id` (JSON lines), read back from the spool: valid until the next call. */
   readRows(id: number): Buffer {
     if (!this.isCommitted(id)) return Buffer.alloc(0);
     const length = this.#lengths[id] ?? 0;
@@ -257,7 +273,10 @@ export class RunStore {
     }
     // Mini-batches commit roughly in input order, so reading ahead a window serves the next ones.
     const size = Math.min(Math.max(length, READ_WINDOW_BYTES), this.#spoolFlushedLength - offset);
-    const bytes = Buffer.allocUnsafe(size);
+    // One buffer, grown as needed, serves every read: a new one per multi-megabyte mini-batch
+    // waited for the garbage collector to give its memory back.
+    if (!this.#readBuffer || this.#readBuffer.length < size) this.#readBuffer = Buffer.allocUnsafe(size);
+    const bytes = this.#readBuffer.subarray(0, size);
     let read = 0;
     while (read < size) read += readSync(this.#spoolFd, bytes, read, size - read, offset + read);
     this.#readWindow = { offset, bytes };
@@ -265,6 +284,7 @@ export class RunStore {
   }
 
   #readWindow: { offset: number; bytes: Buffer } | undefined;
+  #readBuffer: Buffer | undefined;
 
   /** Group commit: spool first, then journal, each fsynced. */
   async flush(): Promise<void> {
@@ -306,18 +326,18 @@ export class RunStore {
     // Only the journal records whose rows are in this spool write may be published now;
     // commits arriving while it is written wait for the next flush.
     const journalRecords = this.#journal.pendingCount;
-    if (this.#spoolPending.length > 0) {
-      const chunk = this.#spoolPending.length === 1 ? (this.#spoolPending[0] as Buffer) : Buffer.concat(this.#spoolPending, this.#spoolPendingBytes);
-      const position = this.#spoolFlushedLength;
-      this.#spoolPending = [];
-      this.#spoolPendingBytes = 0;
-      let written = 0;
-      while (written < chunk.length) {
-        const { bytesWritten } = await writeAsync(this.#spoolFd, chunk, written, chunk.length - written, position + written);
-        written += bytesWritten;
+    const end = this.#spoolLength;
+    if (end > this.#spoolFlushedLength) {
+      // Rows written through at commit are in place already; the rest go in contiguous runs.
+      for (const { position, chunk } of contiguousRuns(this.#spoolPending.splice(0))) {
+        let written = 0;
+        while (written < chunk.length) {
+          const { bytesWritten } = await writeAsync(this.#spoolFd, chunk, written, chunk.length - written, position + written);
+          written += bytesWritten;
+        }
       }
       await fsyncAsync(this.#spoolFd);
-      this.#spoolFlushedLength = position + chunk.length;
+      this.#spoolFlushedLength = end;
     }
     await this.#journal.flush(journalRecords);
   }
@@ -362,4 +382,36 @@ export class RunStore {
 /** The journal's first `run` record: the job as the run started. */
 function firstRunRecord(records: readonly StoreRecord[]): Extract<StoreRecord, { k: 'run' }> | undefined {
   return records.find((record): record is Extract<StoreRecord, { k: 'run' }> => record.k === 'run');
+}
+
+/** Writes `text` as UTF-8 at `position`; returns its length in bytes. */
+function writeTextSync(fd: number, text: string, position: number): number {
+  const length = Buffer.byteLength(text, 'utf8');
+  let written = writeSync(fd, text, position, 'utf8');
+  if (written < length) {
+    // A short write (rare on a regular file): the rest from the encoded bytes.
+    const bytes = Buffer.from(text, 'utf8');
+    while (written < length) written += writeSync(fd, bytes, written, length - written, position + written);
+  }
+  return length;
+}
+
+/** Pending rows in spool order, joined where each starts at the previous one's end. */
+function* contiguousRuns(pending: readonly PendingRows[]): Generator<{ position: number; chunk: Buffer }> {
+  let run: PendingRows[] = [];
+  let end = -1;
+  for (const entry of pending) {
+    if (run.length > 0 && entry.position !== end) {
+      yield joined(run);
+      run = [];
+    }
+    run.push(entry);
+    end = entry.position + entry.bytes.length;
+  }
+  if (run.length > 0) yield joined(run);
+}
+
+function joined(run: readonly PendingRows[]): { position: number; chunk: Buffer } {
+  const [first] = run as [PendingRows];
+  return { position: first.position, chunk: run.length === 1 ? first.bytes : Buffer.concat(run.map((entry) => entry.bytes)) };
 }
