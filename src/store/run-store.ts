@@ -95,7 +95,8 @@ interface PendingRows {
  * The durable state of one run: a journal of state changes and a spool of committed rows.
  * A mini-batch's rows are appended to the spool (multi-megabyte ones as they commit, the rest
  * at the group flush) and fsynced before the flush writes its commit record to the journal, so
- * a commit record never points at rows that are not on disk. A second commit for the same id is ignored: rows are kept exactly once.
+ * a commit record never points at rows that are not on disk. A second commit for the same id
+ * is ignored: rows are kept exactly once.
  *
  * Why a journal and not SQLite: see ARCHITECTURE.md ("The run store").
  */
