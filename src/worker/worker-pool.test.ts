@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -113,17 +113,20 @@ describe('WorkerPool: speculative copies', () => {
       return { batch: { id: Number(name.replace(/\D/g, '')), items: 1, descriptor: { kind: 'files', files: [join(dir, name)] } }, attempt };
     };
     const inits = () => readFileSync(join(dir, 'init.log'), 'utf8').trim().split('\n').length;
-    return { pool, outcomes, returned, until, task, inits };
+    return { pool, outcomes, returned, until, task, inits, dir };
   }
 
   it('a copy goes only to an idle process; cancelling the running original kills and replaces its process, with no outcome', async () => {
-    const { pool, outcomes, returned, until, task, inits } = copyPool();
+    const { pool, outcomes, returned, until, task, inits, dir } = copyPool();
     pool.start();
     try {
       await until(() => pool.capacity() === 2, 'both processes ready');
       const original = task('slow-7.txt');
       const other = task('quick-8.txt');
       pool.dispatch(original);
+      // The first run() of slow-7 sleeps: it must be the original's, so the copy starts only once
+      // the original runs (on a loaded machine the copy could otherwise get there first).
+      await until(() => existsSync(join(dir, 'slow-7.txt.marker')), 'the original running');
       pool.dispatch(other);
       const copy: AttemptTask = { batch: original.batch, attempt: 1 };
       assert.equal(pool.startCopy(copy), false, 'no process is idle while both hold a task');
