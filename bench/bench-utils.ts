@@ -54,3 +54,38 @@ export function writeResults(key: string, section: unknown): string {
   writeFileSync(path, `${JSON.stringify(merged, null, 2)}\n`);
   return path;
 }
+
+// --- options: a bad one ends a bench script (exit 2) before anything runs or is written ------
+
+export function usage(script: string, message: string): never {
+  console.error(`${script}: ${message}`);
+  process.exit(2);
+}
+
+/** `parse()` (node:util's parseArgs): an unknown option or a missing value ends the script as usage(). */
+export function parseOptions<T>(script: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    return usage(script, (error as Error).message);
+  }
+}
+
+/**
+ * Every string option but those in `except` is a number above 0: a whole number if in `whole`,
+ * comma-separated if in `lists`. (Unchecked, `--runs abc` once ran nothing and still rewrote
+ * bench/RESULTS.md.)
+ */
+export function checkNumbers(script: string, values: Record<string, unknown>, spec: { whole: readonly string[]; lists?: readonly string[]; except?: readonly string[] }): void {
+  for (const [name, value] of Object.entries(values)) {
+    if (typeof value !== 'string' || spec.except?.includes(name)) continue;
+    const whole = spec.whole.includes(name);
+    const list = spec.lists?.includes(name) ?? false;
+    for (const part of list ? value.split(',') : [value]) {
+      const number = Number(part);
+      if (part.trim() === '' || !(number > 0) || (whole && !Number.isInteger(number))) {
+        usage(script, `--${name} ${value}: expected ${list ? 'comma-separated ' : 'a '}${whole ? 'whole number' : 'number'}${list ? 's' : ''} above 0`);
+      }
+    }
+  }
+}

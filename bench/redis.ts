@@ -28,22 +28,25 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
-import { BENCH_DIR, machineNote, median, round } from './bench-utils.ts';
+import { BENCH_DIR, checkNumbers, machineNote, median, parseOptions, round } from './bench-utils.ts';
 
-const { values: options } = parseArgs({
-  options: {
-    batches: { type: 'string', default: '4000' },
-    runs: { type: 'string', default: '3' },
-    'cpu-items': { type: 'string', default: '600' },
-    'cpu-ms': { type: 'string', default: '20' },
-    'cpu-size': { type: 'string', default: '10' },
-    'local-cpu': { type: 'string', default: '1,2' },
-    'skip-w8a': { type: 'boolean', default: false },
-    'skip-w8b': { type: 'boolean', default: false },
-    keep: { type: 'boolean', default: false },
-  },
-});
-
+const SCRIPT = 'bench/redis.ts';
+const { values: options } = parseOptions(SCRIPT, () =>
+  parseArgs({
+    options: {
+      batches: { type: 'string', default: '4000' },
+      runs: { type: 'string', default: '3' },
+      'cpu-items': { type: 'string', default: '600' },
+      'cpu-ms': { type: 'string', default: '20' },
+      'cpu-size': { type: 'string', default: '10' },
+      'local-cpu': { type: 'string', default: '1,2' },
+      'skip-w8a': { type: 'boolean', default: false },
+      'skip-w8b': { type: 'boolean', default: false },
+      keep: { type: 'boolean', default: false },
+    },
+  }),
+);
+checkNumbers(SCRIPT, options, { whole: ['batches', 'runs', 'cpu-items', 'cpu-size', 'local-cpu'], lists: ['local-cpu'] });
 const BATCHES = Number(options.batches);
 const RUNS = Number(options.runs);
 const CPU_ITEMS = Number(options['cpu-items']);

@@ -12,7 +12,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { BENCH_DIR, machineNote, round, writeResults } from './bench-utils.ts';
+import { BENCH_DIR, checkNumbers, machineNote, parseOptions, round, usage, writeResults } from './bench-utils.ts';
 import { writeResultsMarkdown, type SuiteSection } from './report.ts';
 import { GNU_PARALLEL, GNU_PARALLEL_MISSING, PYTHON, REPO, type SuiteContext, type WorkloadResult } from './workloads/common.ts';
 import { w1, w6 } from './workloads/dispatch.ts';
@@ -21,28 +21,34 @@ import { tabular, w8 } from './workloads/delegated.ts';
 import { w5 } from './workloads/memory.ts';
 import { w7 } from './workloads/first-task.ts';
 
-const { values: options } = parseArgs({
-  options: {
-    only: { type: 'string' },
-    runs: { type: 'string' },
-    quick: { type: 'boolean', default: false },
-    'with-redis': { type: 'boolean', default: false },
-    'w1-files': { type: 'string' },
-    'w1-lines': { type: 'string' },
-    'parallel-batches': { type: 'string' },
-    'w2-items': { type: 'string' },
-    'w2-ms': { type: 'string' },
-    'w3-mb': { type: 'string' },
-    'w4-mb': { type: 'string' },
-    'w5-files': { type: 'string' },
-    'w5-csv-mb': { type: 'string' },
-    'w7-files': { type: 'string' },
-  },
-});
-
 const ALL = ['W1', 'W2', 'W3', 'W4', 'W5', 'W6', 'W7', 'W8'];
-const selected = (options.only ? options.only.toUpperCase().split(',') : ALL.filter((w) => w !== 'W8' || options['with-redis'])).filter((w) => ALL.includes(w));
-if (!existsSync(join(REPO, 'dist', 'cli', 'main.js'))) throw new Error('dist/ is missing: run `npm run build` first (npm run bench does)');
+
+const SCRIPT = 'bench/suite.ts';
+const { values: options } = parseOptions(SCRIPT, () =>
+  parseArgs({
+    options: {
+      only: { type: 'string' },
+      runs: { type: 'string' },
+      quick: { type: 'boolean', default: false },
+      'with-redis': { type: 'boolean', default: false },
+      'w1-files': { type: 'string' },
+      'w1-lines': { type: 'string' },
+      'parallel-batches': { type: 'string' },
+      'w2-items': { type: 'string' },
+      'w2-ms': { type: 'string' },
+      'w3-mb': { type: 'string' },
+      'w4-mb': { type: 'string' },
+      'w5-files': { type: 'string' },
+      'w5-csv-mb': { type: 'string' },
+      'w7-files': { type: 'string' },
+    },
+  }),
+);
+checkNumbers(SCRIPT, options, { whole: ['runs', 'w1-files', 'w1-lines', 'parallel-batches', 'w2-items', 'w5-files', 'w7-files'], lists: ['w5-files', 'w5-csv-mb', 'w7-files'], except: ['only'] });
+const unknown = options.only?.toUpperCase().split(',').filter((w) => !ALL.includes(w.trim())) ?? [];
+if (unknown.length > 0) usage(SCRIPT, `--only ${options.only}: no workload ${unknown.join(', ')}; expected some of ${ALL.join(', ')}`);
+const selected = options.only ? options.only.toUpperCase().split(',').map((w) => w.trim()) : ALL.filter((w) => w !== 'W8' || options['with-redis']);
+if (!existsSync(join(REPO, 'dist', 'cli', 'main.js'))) usage(SCRIPT, 'dist/ is missing: run `npm run build` first (npm run bench does)');
 
 const version = (command: string, args: string[]) => {
   try {

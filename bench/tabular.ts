@@ -16,19 +16,23 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { BENCH_DIR, formatTable, median, round, writeResults } from './bench-utils.ts';
+import { BENCH_DIR, checkNumbers, formatTable, median, parseOptions, round, writeResults } from './bench-utils.ts';
 import { STORES, writeSalesCsv } from './sales-csv.ts';
 import type { CliSummary } from './workloads/common.ts';
 
-const { values: options } = parseArgs({
-  options: {
-    'w3-mb': { type: 'string', default: '500' },
-    'w4-mb': { type: 'string', default: '1000' },
-    runs: { type: 'string', default: '3' },
-    'skip-w3': { type: 'boolean', default: false },
-    'skip-w4': { type: 'boolean', default: false },
-  },
-});
+const SCRIPT = 'bench/tabular.ts';
+const { values: options } = parseOptions(SCRIPT, () =>
+  parseArgs({
+    options: {
+      'w3-mb': { type: 'string', default: '500' },
+      'w4-mb': { type: 'string', default: '1000' },
+      runs: { type: 'string', default: '3' },
+      'skip-w3': { type: 'boolean', default: false },
+      'skip-w4': { type: 'boolean', default: false },
+    },
+  }),
+);
+checkNumbers(SCRIPT, options, { whole: ['runs'] });
 const W3_BYTES = Number(options['w3-mb']) * 1e6;
 const W4_BYTES = Number(options['w4-mb']) * 1e6;
 const RUNS = Number(options.runs);

@@ -10,11 +10,11 @@ const fsyncAsync = promisify(fsync);
 
 const READ_WINDOW_BYTES = 4 << 20;
 /**
- * A mini-batch's rows of this size or more are written to the spool as they commit (not fsynced
- * until the flush): held as a Buffer until the flush, two or three of a table job's multi-megabyte
- * mini-batches were a sixth of the controller's peak memory.
+ * A mini-batch's rows of this many characters or more (as many bytes at least) are written to
+ * the spool as they commit (not fsynced until the flush): held as a Buffer until the flush, two
+ * or three of a table job's multi-megabyte mini-batches were a sixth of the controller's peak memory.
  */
-const WRITE_THROUGH_BYTES = 1 << 20;
+const WRITE_THROUGH_CHARACTERS = 1 << 20;
 
 export type BatchStatus = 'succeeded' | 'failed';
 
@@ -236,7 +236,7 @@ export class RunStore {
     const text = rows.length > 0 && !rows.endsWith('\n') ? `${rows}\n` : rows;
     const offset = this.#spoolLength;
     let length = 0;
-    if (text.length >= WRITE_THROUGH_BYTES) {
+    if (text.length >= WRITE_THROUGH_CHARACTERS) {
       length = writeTextSync(this.#spoolFd, text, offset);
     } else if (text.length > 0) {
       const bytes = Buffer.from(text, 'utf8');
