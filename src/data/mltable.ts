@@ -18,6 +18,7 @@ import {
   type TabularFormat,
   type TabularSource,
 } from './tabular-source.js';
+import { lazy } from '../spec/lazy.js';
 
 /*
  * Azure ML `MLTable` files: a YAML file named `MLTable` in a folder, listing `paths` (relative
@@ -87,41 +88,6 @@ const JSON_LINES_UNSUPPORTED_ENCODINGS = {
   ),
 };
 
-
-const delimiterSchema = z
-  .string({ error: 'expected a delimiter string like "," or "\\t"' })
-  .refine((value) => value.length > 0 && !/["\r\n]/.test(value), {
-    error: 'expected a non-empty delimiter without quotes or line breaks',
-  });
-
-const readDelimitedSchema = z.strictObject({
-  delimiter: delimiterSchema.optional(),
-  encoding: choice(Object.keys(ENCODINGS), UNSUPPORTED_ENCODINGS).optional(),
-  header: choice(HEADER_MODES, { all_files_different_headers: 'every file must have the same columns' }).optional(),
-  include_path_column: bool().optional(),
-  empty_as_string: bool().optional(),
-  // Accepted so reference MLTables load unchanged: column types are always inferred from a
-  // sample, and quoted line breaks are always handled.
-  infer_column_types: bool().optional(),
-  support_multi_line: bool().optional(),
-});
-
-const readJsonLinesSchema = z.strictObject({
-  encoding: choice(JSON_LINES_ENCODINGS, JSON_LINES_UNSUPPORTED_ENCODINGS).optional(),
-  include_path_column: bool().optional(),
-  // `drop` would need the dropped lines kept out of the failed-item count: not done yet, so said.
-  invalid_lines: choice(['error'], { drop: 'a line that is not JSON is reported as a failed item' }).optional(),
-});
-
-const readParquetSchema = z.strictObject({
-  include_path_column: bool().optional(),
-});
-
-const partitionFormatSchema = z.union(
-  [text('a partition format'), z.strictObject({ partition_format: text('a partition format like "{Store}/{file_name}.csv"') })],
-  { error: 'expected a partition format like "{Store}/{Brand}/{file_name}.csv" (or {partition_format: …})' },
-);
-
 function columnsSchema(atLeastOne: boolean) {
   const column = z.string({ error: 'expected a column name' }).min(1, { error: 'expected a column name' });
   const list = z.array(column, { error: 'expected a column name or a list of column names' });
@@ -130,19 +96,8 @@ function columnsSchema(atLeastOne: boolean) {
   });
 }
 
-const TRANSFORMATION_SCHEMAS = {
-  read_delimited: readDelimitedSchema,
-  read_json_lines: readJsonLinesSchema,
-  read_parquet: readParquetSchema,
-  extract_columns_from_partition_format: partitionFormatSchema,
-  drop_columns: columnsSchema(false),
-  keep_columns: columnsSchema(true),
-  skip: integer(0),
-  take: integer(0),
-} as const;
-
-type TransformationName = keyof typeof TRANSFORMATION_SCHEMAS;
-const TRANSFORMATION_NAMES = Object.keys(TRANSFORMATION_SCHEMAS) as TransformationName[];
+const TRANSFORMATION_NAMES = ['read_delimited', 'read_json_lines', 'read_parquet', 'extract_columns_from_partition_format', 'drop_columns', 'keep_columns', 'skip', 'take'] as const;
+type TransformationName = (typeof TRANSFORMATION_NAMES)[number];
 
 type ReadName = Extract<TransformationName, `read_${string}`>;
 
@@ -156,38 +111,90 @@ const UNSUPPORTED_TRANSFORMATIONS: Readonly<Record<string, string>> = {
 
 const PATH_KINDS = ['file', 'folder', 'pattern'] as const;
 
-// Which one of the three is given is checked with the paths themselves: a refinement here would
-// also fire beside an "unknown field" for a misspelt key, saying the same thing twice.
-const pathEntrySchema = z.strictObject(
-  {
-    file: text('a file path').optional(),
-    folder: text('a folder path').optional(),
-    pattern: text('a glob pattern like ./**/*.csv').optional(),
-  },
-  { error: 'expected a mapping with one of file, folder or pattern' },
-);
+/** Built on first use (`lazy`): most jobs read no MLTable. */
+function buildSchemas() {
+  const delimiterSchema = z
+    .string({ error: 'expected a delimiter string like "," or "\\t"' })
+    .refine((value) => value.length > 0 && !/["\r\n]/.test(value), {
+      error: 'expected a non-empty delimiter without quotes or line breaks',
+    });
 
-const mltableSchema = z.strictObject({
-  $schema: text('a URL').optional(),
-  // Optional: many reference MLTable files (and its own examples) leave it out.
-  type: z.literal('mltable', { error: 'expected mltable' }).optional(),
-  paths: z
-    .array(pathEntrySchema, { error: 'expected a list of {file: …}, {folder: …} or {pattern: …} entries' })
-    .min(1, { error: 'expected at least one entry ({file: …}, {folder: …} or {pattern: …}), got an empty list' }),
-  // Each item is checked on its own below, so an unknown name can get a suggestion.
-  transformations: z.array(z.unknown(), { error: 'expected a list of transformations' }).nullish(),
-  // Column metadata and traits (index_columns, timestamp_column) matter only to the reference's dataframe APIs.
-  metadata: z.unknown().optional(),
-  traits: z.unknown().optional(),
-});
-type MLTableSpec = z.infer<typeof mltableSchema>;
+  const readDelimitedSchema = z.strictObject({
+    delimiter: delimiterSchema.optional(),
+    encoding: choice(Object.keys(ENCODINGS), UNSUPPORTED_ENCODINGS).optional(),
+    header: choice(HEADER_MODES, { all_files_different_headers: 'every file must have the same columns' }).optional(),
+    include_path_column: bool().optional(),
+    empty_as_string: bool().optional(),
+    // Accepted so reference MLTables load unchanged: column types are always inferred from a
+    // sample, and quoted line breaks are always handled.
+    infer_column_types: bool().optional(),
+    support_multi_line: bool().optional(),
+  });
+
+  const readJsonLinesSchema = z.strictObject({
+    encoding: choice(JSON_LINES_ENCODINGS, JSON_LINES_UNSUPPORTED_ENCODINGS).optional(),
+    include_path_column: bool().optional(),
+    // `drop` would need the dropped lines kept out of the failed-item count: not done yet, so said.
+    invalid_lines: choice(['error'], { drop: 'a line that is not JSON is reported as a failed item' }).optional(),
+  });
+
+  const readParquetSchema = z.strictObject({
+    include_path_column: bool().optional(),
+  });
+
+  const partitionFormatSchema = z.union(
+    [text('a partition format'), z.strictObject({ partition_format: text('a partition format like "{Store}/{file_name}.csv"') })],
+    { error: 'expected a partition format like "{Store}/{Brand}/{file_name}.csv" (or {partition_format: …})' },
+  );
+
+  const TRANSFORMATION_SCHEMAS = {
+    read_delimited: readDelimitedSchema,
+    read_json_lines: readJsonLinesSchema,
+    read_parquet: readParquetSchema,
+    extract_columns_from_partition_format: partitionFormatSchema,
+    drop_columns: columnsSchema(false),
+    keep_columns: columnsSchema(true),
+    skip: integer(0),
+    take: integer(0),
+  } as const;
+
+  // Which one of the three is given is checked with the paths themselves: a refinement here would
+  // also fire beside an "unknown field" for a misspelt key, saying the same thing twice.
+  const pathEntrySchema = z.strictObject(
+    {
+      file: text('a file path').optional(),
+      folder: text('a folder path').optional(),
+      pattern: text('a glob pattern like ./**/*.csv').optional(),
+    },
+    { error: 'expected a mapping with one of file, folder or pattern' },
+  );
+
+  const mltableSchema = z.strictObject({
+    $schema: text('a URL').optional(),
+    // Optional: many reference MLTable files (and its own examples) leave it out.
+    type: z.literal('mltable', { error: 'expected mltable' }).optional(),
+    paths: z
+      .array(pathEntrySchema, { error: 'expected a list of {file: …}, {folder: …} or {pattern: …} entries' })
+      .min(1, { error: 'expected at least one entry ({file: …}, {folder: …} or {pattern: …}), got an empty list' }),
+    // Each item is checked on its own below, so an unknown name can get a suggestion.
+    transformations: z.array(z.unknown(), { error: 'expected a list of transformations' }).nullish(),
+    // Column metadata and traits (index_columns, timestamp_column) matter only to the reference's dataframe APIs.
+    metadata: z.unknown().optional(),
+    traits: z.unknown().optional(),
+  });
+  return { readDelimitedSchema, readJsonLinesSchema, readParquetSchema, TRANSFORMATION_SCHEMAS, mltableSchema };
+}
+
+const schemas = lazy(buildSchemas);
+
+type MLTableSpec = z.infer<ReturnType<typeof buildSchemas>['mltableSchema']>;
 
 /** Field names allowed at `path`, for "did you mean" hints. */
 function knownMLTableFields(path: FieldPath): string[] {
-  if (path.length === 0) return Object.keys(mltableSchema.shape);
+  if (path.length === 0) return Object.keys(schemas().mltableSchema.shape);
   if (path[0] === 'paths' && path.length === 2) return [...PATH_KINDS];
   if (path[0] === 'transformations' && path.length === 3) {
-    const schema = TRANSFORMATION_SCHEMAS[path[2] as TransformationName] as z.ZodType | undefined;
+    const schema = schemas().TRANSFORMATION_SCHEMAS[path[2] as TransformationName] as z.ZodType | undefined;
     return schema ? objectKeys(schema) : [];
   }
   return [];
@@ -264,7 +271,7 @@ function validateMLTable(source: YamlSource): MLTableSpec {
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new InvalidInputError('E_JOB_INVALID', `${source.file}: expected an MLTable (a YAML mapping with paths and transformations)`);
   }
-  const result = mltableSchema.safeParse(data, { reportInput: true });
+  const result = schemas().mltableSchema.safeParse(data, { reportInput: true });
   if (!result.success) throw invalid(source, formatMLTableIssues(result.error.issues, source));
   return result.data;
 }
@@ -359,7 +366,7 @@ function readTransformations(
     const at: FieldPath = ['transformations', index];
     if (item === null || typeof item !== 'object' || Array.isArray(item)) {
       unrecognized = true;
-      const example = typeof item === 'string' && item in TRANSFORMATION_SCHEMAS ? `${item}: …` : 'read_delimited: {delimiter: ","}';
+      const example = typeof item === 'string' && (TRANSFORMATION_NAMES as readonly string[]).includes(item) ? `${item}: …` : 'read_delimited: {delimiter: ","}';
       problem(at, `expected a mapping with one transformation, like ${example}`);
       return;
     }
@@ -377,7 +384,7 @@ function readTransformations(
       problem(where, `${name} is not supported by this version of minibatch: ${unsupported}`);
       return;
     }
-    if (!(name in TRANSFORMATION_SCHEMAS)) {
+    if (!(TRANSFORMATION_NAMES as readonly string[]).includes(name)) {
       unrecognized = true;
       const suggestion = closestName(name, TRANSFORMATION_NAMES);
       const hint = suggestion ? ` (did you mean "${suggestion}"?)` : `; expected one of ${TRANSFORMATION_NAMES.join(', ')}`;
@@ -401,7 +408,7 @@ function readTransformations(
       }
       case 'extract_columns_from_partition_format': {
         tableSteps.push({ index, name });
-        const parsed = parse(TRANSFORMATION_SCHEMAS[known], value, where);
+        const parsed = parse(schemas().TRANSFORMATION_SCHEMAS[known], value, where);
         if (parsed === undefined) return;
         if (partitionAt !== undefined) {
           problem(where, `only one partition format is allowed, but transformations[${partitionAt}] already sets one`);
@@ -420,7 +427,7 @@ function readTransformations(
       case 'drop_columns':
       case 'keep_columns': {
         tableSteps.push({ index, name });
-        const parsed = parse(TRANSFORMATION_SCHEMAS[known], value, where);
+        const parsed = parse(schemas().TRANSFORMATION_SCHEMAS[known], value, where);
         if (parsed === undefined) return;
         const columns = typeof parsed === 'string' ? [parsed] : parsed;
         if (known === 'drop_columns') {
@@ -435,7 +442,7 @@ function readTransformations(
       case 'skip':
       case 'take': {
         tableSteps.push({ index, name });
-        const count = parse(TRANSFORMATION_SCHEMAS[known], value, where);
+        const count = parse(schemas().TRANSFORMATION_SCHEMAS[known], value, where);
         if (count === undefined) return;
         // The rows kept so far are [skip, skip + take); each step narrows that window.
         if (known === 'skip') {
@@ -468,7 +475,7 @@ function readStep(
 ): ReadStep | undefined {
   switch (name) {
     case 'read_delimited': {
-      const options = parse(readDelimitedSchema, value, where);
+      const options = parse(schemas().readDelimitedSchema, value, where);
       if (!options) return undefined;
       return {
         format: 'delimited',
@@ -482,12 +489,12 @@ function readStep(
       };
     }
     case 'read_json_lines': {
-      const options = parse(readJsonLinesSchema, value, where);
+      const options = parse(schemas().readJsonLinesSchema, value, where);
       if (!options) return undefined;
       return { format: 'json_lines', includePathColumn: options.include_path_column ?? false, delimited: undefined };
     }
     case 'read_parquet': {
-      const options = parse(readParquetSchema, value, where);
+      const options = parse(schemas().readParquetSchema, value, where);
       if (!options) return undefined;
       return { format: 'parquet', includePathColumn: options.include_path_column ?? false, delimited: undefined };
     }

@@ -1,7 +1,7 @@
 import { open } from 'node:fs/promises';
-import Papa from 'papaparse';
 import { InvalidInputError } from '../errors.js';
 import type { ColumnSpec, DelimitedPart, JsonLinesPart } from './descriptors.js';
+import { papaParse } from './papa-parse.js';
 import type { DelimitedOptions } from './tabular-source.js';
 
 const QUOTE = 0x22;
@@ -41,7 +41,7 @@ export async function planDelimitedFile(file: string, options: DelimitedOptions,
     const text = decodeSample(buffer.subarray(0, bytesRead), options.encoding);
     // Only whole records: drop what follows the last newline unless the sample is the whole file.
     const complete = bytesRead === SAMPLE_BYTES ? text.slice(0, Math.max(0, text.lastIndexOf('\n'))) : text;
-    const parsed = Papa.parse<string[]>(complete, { delimiter: options.delimiter, skipEmptyLines: true });
+    const parsed = papaParse().parse<string[]>(complete, { delimiter: options.delimiter, skipEmptyLines: true });
     const records = parsed.data;
     let names: string[];
     if (hasHeader) {

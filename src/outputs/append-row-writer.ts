@@ -1,7 +1,7 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { papaParse } from '../data/papa-parse.js';
 import type { ResolvedAppendRow } from '../spec/resolve-job.js';
-import Papa from 'papaparse';
 import type { CommittedBatch, RunStore } from '../store/run-store.js';
 import { ParquetRowWriter } from './parquet-output.js';
 import { RowFormatter, csvField } from './row-format.js';
@@ -129,7 +129,7 @@ export class AppendRowWriter {
     const established = this.#columns;
     if (columns.length === established.length && columns.every((name, index) => name === established[index])) return text;
     const position = new Map(columns.map((name, index) => [name, index]));
-    const records = Papa.parse<string[]>(text, { skipEmptyLines: true }).data;
+    const records = papaParse().parse<string[]>(text, { skipEmptyLines: true }).data;
     let out = '';
     for (const record of records) {
       if (record.length !== columns.length) {

@@ -62,13 +62,6 @@ export function applyPipelineOverrides(source: YamlSource, sets: readonly string
   applyOverrides(source, sets);
 }
 
-/** Does the file hold a pipeline (rather than a single job)? */
-export function isPipelineSource(source: YamlSource): boolean {
-  const contents = source.document.contents;
-  if (!isMap(contents)) return false;
-  const type = (contents as YAMLMap).get('type');
-  return type === 'pipeline';
-}
 
 /** `azureml://datastores/<name>/paths/<p>` is a folder of the minibatch home here: `<home>/datastores/<name>/<p>`. */
 export function mapDatastorePath(path: string, home: string): string {

@@ -48,6 +48,8 @@ export interface RunJobOptions {
   python?: string | undefined;
   /** A pipeline's parallel step: its document (in the pipeline file, bindings bound) and its directory. */
   step?: { source: YamlSource; directory: RunDirectory } | undefined;
+  /** The job file as the caller already read it (overrides not applied yet): not read again. */
+  source?: YamlSource | undefined;
   /** Go on with an earlier run in its own directory: committed mini-batches are kept, not run again. */
   resume?: { runDir: string; allowChanges: boolean; failedOnly?: boolean } | undefined;
 }
@@ -94,7 +96,7 @@ export async function runParallelJob(options: RunJobOptions): Promise<RunJobResu
   const jobFile = resuming?.jobFile ?? options.jobFile;
   const sets = resuming?.fingerprint.sets ?? options.sets ?? [];
   // A pipeline step comes as a prepared document (bindings bound) with its directory inside the pipeline's.
-  const source = options.step?.source ?? YamlSource.read(jobFile);
+  const source = options.step?.source ?? (resuming ? undefined : options.source) ?? YamlSource.read(jobFile);
   if (!options.step) applyOverrides(source, sets);
   const name = validateParallelJob(source).name;
   const gpus = detectGpus();

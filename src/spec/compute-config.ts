@@ -7,6 +7,7 @@ import { CONFIG_FILE_NAME, REDIS_COMPUTE_DEFAULTS } from './defaults.js';
 import { formatIssues } from './schema-errors.js';
 import { closestName } from './suggest.js';
 import { YamlSource, type FieldPath } from './yaml-source.js';
+import { lazy } from './lazy.js';
 
 /*
  * minibatch.config.yml: the named computes a job's `compute:` can refer to.
@@ -18,36 +19,37 @@ import { YamlSource, type FieldPath } from './yaml-source.js';
  *       password_env: MINIBATCH_REDIS_PASSWORD
  */
 
-const seconds = (what: string) => z.number({ error: `expected ${what} in seconds` }).positive({ error: `expected ${what} in seconds, > 0` });
+/** Built on first use (`lazy`): most runs read no config file. */
+function buildSchemas() {
+  const seconds = (what: string) => z.number({ error: `expected ${what} in seconds` }).positive({ error: `expected ${what} in seconds, > 0` });
 
-const redisComputeSchema = z.strictObject({
-  name: z.string({ error: 'expected a name' }).regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, { error: 'expected a name of letters, digits, "_", "." and "-"' }),
-  type: z.literal('redis', { error: 'expected type: redis (or local)' }),
-  url: z.string({ error: 'expected a redis:// or rediss:// URL' }).regex(/^rediss?:\/\//, { error: 'expected a redis:// or rediss:// URL' }),
-  prefix: z.string().regex(/^[A-Za-z0-9_.-]+$/, { error: 'expected a key prefix of letters, digits, "_", "." and "-"' }).optional(),
-  username: z.string().optional(),
-  /** The name of an environment variable holding the password: secrets stay out of the file. */
-  password_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'expected the name of an environment variable' }).optional(),
-  tls: z.union([z.boolean(), z.strictObject({ ca_file: z.string().optional(), reject_unauthorized: z.boolean().optional() })]).optional(),
-  lock_duration: seconds('lock_duration').optional(),
-  stalled_interval: seconds('stalled_interval').optional(),
-  heartbeat_interval: seconds('heartbeat_interval').optional(),
-  heartbeat_timeout: seconds('heartbeat_timeout').optional(),
-});
+  const redisComputeSchema = z.strictObject({
+    name: z.string({ error: 'expected a name' }).regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, { error: 'expected a name of letters, digits, "_", "." and "-"' }),
+    type: z.literal('redis', { error: 'expected type: redis (or local)' }),
+    url: z.string({ error: 'expected a redis:// or rediss:// URL' }).regex(/^rediss?:\/\//, { error: 'expected a redis:// or rediss:// URL' }),
+    prefix: z.string().regex(/^[A-Za-z0-9_.-]+$/, { error: 'expected a key prefix of letters, digits, "_", "." and "-"' }).optional(),
+    username: z.string().optional(),
+    /** The name of an environment variable holding the password: secrets stay out of the file. */
+    password_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'expected the name of an environment variable' }).optional(),
+    tls: z.union([z.boolean(), z.strictObject({ ca_file: z.string().optional(), reject_unauthorized: z.boolean().optional() })]).optional(),
+    lock_duration: seconds('lock_duration').optional(),
+    stalled_interval: seconds('stalled_interval').optional(),
+    heartbeat_interval: seconds('heartbeat_interval').optional(),
+    heartbeat_timeout: seconds('heartbeat_timeout').optional(),
+  });
 
-const localComputeSchema = z.strictObject({
-  name: z.string({ error: 'expected a name' }),
-  type: z.literal('local'),
-});
+  const localComputeSchema = z.strictObject({
+    name: z.string({ error: 'expected a name' }),
+    type: z.literal('local'),
+  });
 
-const configSchema = z.strictObject({
-  computes: z.array(z.discriminatedUnion('type', [redisComputeSchema, localComputeSchema], { error: 'expected type: redis or type: local' })).optional(),
-});
+  const configSchema = z.strictObject({
+    computes: z.array(z.discriminatedUnion('type', [redisComputeSchema, localComputeSchema], { error: 'expected type: redis or type: local' })).optional(),
+  });
+  return { redisComputeSchema, configSchema };
+}
 
-const KNOWN_FIELDS: Record<string, string[]> = {
-  '': ['computes'],
-  compute: Object.keys(redisComputeSchema.shape),
-};
+const schemas = lazy(buildSchemas);
 
 /** A Redis compute with every default applied and the password read from its variable. */
 export interface RedisCompute {
@@ -92,9 +94,9 @@ export function loadComputeConfig(env: NodeJS.ProcessEnv = process.env, cwd = pr
   if (!file) return { file: undefined, computes: new Map() };
   const source = YamlSource.read(file);
   const data = source.toJS() ?? {};
-  const parsed = configSchema.safeParse(data, { reportInput: true });
+  const parsed = schemas().configSchema.safeParse(data, { reportInput: true });
   if (!parsed.success) {
-    const knownFields = (path: FieldPath) => KNOWN_FIELDS[path.length === 0 ? '' : 'compute'] ?? [];
+    const knownFields = (path: FieldPath) => (path.length === 0 ? ['computes'] : Object.keys(schemas().redisComputeSchema.shape));
     throw configError(file, formatIssues(parsed.error.issues, source, knownFields));
   }
   const computes = new Map<string, ComputeTarget>();

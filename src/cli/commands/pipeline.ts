@@ -1,14 +1,9 @@
 import { formatClock } from '../../logs/format-duration.js';
 import { RunDirectory } from '../../logs/run-directory.js';
-import { applyPipelineOverrides, isPipelineSource, loadPipeline } from '../../pipeline/load-pipeline.js';
+import { applyPipelineOverrides, loadPipeline } from '../../pipeline/load-pipeline.js';
 import { runPipeline } from '../../pipeline/run-pipeline.js';
 import { YamlSource } from '../../spec/yaml-source.js';
 import { EXIT, ignoreFirstSignalWhileExiting } from '../exit.js';
-
-/** Whether a job file is a `type: pipeline` file (read once more by the command that runs it). */
-export function isPipelineFile(file: string): boolean {
-  return isPipelineSource(YamlSource.read(file));
-}
 
 /** `minibatch run pipeline.yml` / `job create --file pipeline.yml`: run every step, say what each did. */
 export async function runPipelineCommand(file: string, options: { set: string[]; compute?: string; python?: string; json?: boolean; forceRerun?: boolean }): Promise<number> {

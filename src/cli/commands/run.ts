@@ -5,7 +5,8 @@ import { formatClock } from '../../logs/format-duration.js';
 import { EXIT, ignoreFirstSignalWhileExiting } from '../exit.js';
 import { ProgressDisplay } from '../progress-display.js';
 import { discardSpares } from '../../worker/spare-processes.js';
-import { isPipelineFile, runPipelineCommand } from './pipeline.js';
+import { isPipelineSource } from '../../pipeline/pipeline-file.js';
+import { YamlSource } from '../../spec/yaml-source.js';
 
 export interface RunCommandOptions {
   set: string[];
@@ -23,7 +24,9 @@ export interface RunCommandOptions {
 
 /** `minibatch run <job.yml>` and `minibatch job create --file <job.yml>`: run a job and wait. */
 export async function runCommand(jobFile: string, options: RunCommandOptions): Promise<number> {
-  if (!options.resume && isPipelineFile(jobFile)) return runPipelineCommand(jobFile, options);
+  // Read once: a pipeline loads its own modules (only then), a job goes on with this reading.
+  const source = options.resume ? undefined : YamlSource.read(jobFile);
+  if (source && isPipelineSource(source)) return (await import('./pipeline.js')).runPipelineCommand(jobFile, options);
   const display = new ProgressDisplay(process.stderr);
   const cancel = new AbortController();
   let interrupts = 0;
@@ -41,6 +44,7 @@ export async function runCommand(jobFile: string, options: RunCommandOptions): P
   try {
     result = await runParallelJob({
       jobFile,
+      source,
       sets: options.set,
       computeOverride: options.compute,
       python: options.python,

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
+import { isPipelineFile } from '../../pipeline/pipeline-file.js';
 import { loadParallelJob } from '../../run/run-parallel-job.js';
-import { isPipelineFile, validatePipelineCommand } from './pipeline.js';
+import { validatePipelineCommand } from './pipeline.js';
 
 /** `minibatch validate <job.yml>`: every check a run would make before starting, nothing run. */
 export async function validateCommand(jobFile: string, options: { set: string[]; compute?: string }): Promise<number> {
