@@ -26,9 +26,11 @@ export class AppendRowWriter {
   #next = 0;
   #rows = 0;
   #bytes = 0;
-  #buffer: Buffer[] = [];
-  #bufferBytes = 0;
+  /** Small mini-batches' rows, gathered to be written WRITE_CHUNK_BYTES at a time. */
+  #chunk: Buffer | undefined;
+  #chunkBytes = 0;
   #draining: Promise<void> = Promise.resolve();
+  #drainRunning = false;
   /** Committed mini-batches whose rows the worker formatted, until they are written: columns and row count. */
   readonly #formatted = new Map<number, { columns: string[] | undefined; rows: number }>();
   readonly #header: boolean;
@@ -57,36 +59,47 @@ export class AppendRowWriter {
   committed(batch: CommittedBatch): void {
     if (this.#state !== 'open') return;
     if (batch.formatted) this.#formatted.set(batch.id, { columns: batch.formatted.columns, rows: batch.returned });
-    if (batch.id !== this.#next) return;
+    // One drain at a time: a commit while it waits for the flush is written by its loop (a drain
+    // chained per commit was three promises per mini-batch for nothing).
+    if (batch.id !== this.#next || this.#drainRunning) return;
     this.#draining = this.#draining.then(() => this.#drain());
   }
 
   async #drain(): Promise<void> {
-    while (this.#state === 'open' && this.#store.isCommitted(this.#next)) {
-      if (!this.#store.isFlushed(this.#next)) await this.#store.flushed();
-      const id = this.#next;
-      const bytes = this.#store.readRows(id);
-      const formatted = this.#formatted.get(id);
-      this.#formatted.delete(id);
-      this.#next++;
-      if (bytes.length === 0) continue;
-      if (formatted && !this.#needsAlignment(formatted.columns)) {
-        // The common case: the worker's text goes out as bytes, never decoded here.
-        this.#appendBytes(bytes, formatted.rows);
-        continue;
+    this.#drainRunning = true;
+    try {
+      while (this.#state === 'open' && this.#store.isCommitted(this.#next)) {
+        if (!this.#store.isFlushed(this.#next)) {
+          await this.#store.flushed();
+          continue; // looked at again after the wait
+        }
+        const id = this.#next;
+        const bytes = this.#store.readRows(id);
+        const formatted = this.#formatted.get(id);
+        this.#formatted.delete(id);
+        this.#next++;
+        if (bytes.length === 0) continue;
+        if (formatted && !this.#needsAlignment(formatted.columns)) {
+          // The common case: the worker's text goes out as bytes, never decoded here.
+          this.#appendBytes(bytes, formatted.rows);
+          continue;
+        }
+        const jsonLines = bytes.toString('utf8');
+        if (formatted) {
+          this.#append(this.#alignColumns(jsonLines, formatted.columns), formatted.rows);
+          continue;
+        }
+        if (this.#parquet) {
+          const values = jsonLines.split('\n').filter((line) => line.length > 0).map((line) => JSON.parse(line) as unknown);
+          this.#parquet.add(values);
+          this.#rows += values.length;
+          continue;
+        }
+        this.#append(this.#formatter.formatJsonLines(jsonLines), countLines(jsonLines));
       }
-      const jsonLines = bytes.toString('utf8');
-      if (formatted) {
-        this.#append(this.#alignColumns(jsonLines, formatted.columns), formatted.rows);
-        continue;
-      }
-      if (this.#parquet) {
-        const values = jsonLines.split('\n').filter((line) => line.length > 0).map((line) => JSON.parse(line) as unknown);
-        this.#parquet.add(values);
-        this.#rows += values.length;
-        continue;
-      }
-      this.#append(this.#formatter.formatJsonLines(jsonLines), countLines(jsonLines));
+    } finally {
+      // Reset in the same step as the loop's last check: a commit after it starts a new drain.
+      this.#drainRunning = false;
     }
   }
 
@@ -102,10 +115,10 @@ export class AppendRowWriter {
       this.#write(bytes);
       return;
     }
-    // The read window is reused: keep a copy only while it waits in the buffer.
-    this.#buffer.push(Buffer.from(bytes));
-    this.#bufferBytes += bytes.length;
-    if (this.#bufferBytes >= WRITE_CHUNK_BYTES) this.#writeBuffer();
+    // The read window is reused: the bytes are copied into the chunk that gathers them.
+    if (this.#chunkBytes + bytes.length > WRITE_CHUNK_BYTES) this.#writeBuffer();
+    this.#chunk ??= Buffer.allocUnsafe(WRITE_CHUNK_BYTES);
+    this.#chunkBytes += bytes.copy(this.#chunk, this.#chunkBytes);
   }
 
   /** Whether rows formatted with `columns` must be re-laid out (or fix the columns, or need the header). */
@@ -142,10 +155,9 @@ export class AppendRowWriter {
   }
 
   #writeBuffer(): void {
-    if (this.#buffer.length === 0 || this.#fd === undefined) return;
-    this.#write(this.#buffer.length === 1 ? (this.#buffer[0] as Buffer) : Buffer.concat(this.#buffer, this.#bufferBytes));
-    this.#buffer = [];
-    this.#bufferBytes = 0;
+    if (this.#chunkBytes === 0 || this.#fd === undefined || !this.#chunk) return;
+    this.#write(this.#chunk.subarray(0, this.#chunkBytes));
+    this.#chunkBytes = 0;
   }
 
   #write(chunk: Buffer): void {

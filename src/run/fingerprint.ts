@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { basename, relative } from 'node:path';
-import { listFiles } from '../data/file-list.js';
+import { listFileChunks, listFiles } from '../data/file-list.js';
 import { InvalidInputError, MinibatchError } from '../errors.js';
 import type { ResolvedInput } from '../spec/resolve-job.js';
 import type { InputFingerprint, RunFingerprint } from '../store/run-store.js';
@@ -80,22 +80,30 @@ async function fingerprintWithin(name: string, path: string, maxFiles: number): 
   const entries: Buffer[] = [];
   let files = 0;
   const root = statSync(path, { throwIfNoEntry: false });
-  const listing = root === undefined ? [] : root.isDirectory() ? listFiles(path) : [path];
+  const listing = root === undefined ? [] : root.isDirectory() ? listFileChunks(path) : [[path]];
+  // Listed paths are this prefix and the name relative to the input (as file-list.ts builds them).
+  const prefix = path.endsWith('/') ? path : `${path}/`;
   try {
-    for await (const file of listing) {
-      const stat = statSync(file, { throwIfNoEntry: false });
-      if (!stat) continue; // gone since it was listed
-      if (files === maxFiles) return undefined;
-      const entryName = file === path ? basename(path) : relative(path, file);
-      const meta = `${stat.size}:${stat.mtimeMs}`;
-      hash.update(entryName).update('\0').update(meta).update('\0');
-      files++;
-      if (files <= MAX_LISTED_FILES) {
-        const entry = Buffer.alloc(ENTRY_BYTES);
-        createHash('sha256').update(entryName).digest().copy(entry, 0, 0, 8);
-        createHash('sha256').update(entryName).update('\0').update(meta).digest().copy(entry, 8, 0, 4);
-        entries.push(entry);
+    for await (const chunk of listing) {
+      // One hash update per chunk of files (the same digest as one per piece): at 20,000 files
+      // the updates, not the stats, were most of the fingerprint's time.
+      let text = '';
+      for (const file of chunk) {
+        const stat = statSync(file, { throwIfNoEntry: false });
+        if (!stat) continue; // gone since it was listed
+        if (files === maxFiles) return undefined;
+        const entryName = file === path ? basename(path) : file.slice(prefix.length);
+        const meta = `${stat.size}:${stat.mtimeMs}`;
+        text += `${entryName}\0${meta}\0`;
+        files++;
+        if (files <= MAX_LISTED_FILES) {
+          const entry = Buffer.alloc(ENTRY_BYTES);
+          createHash('sha256').update(entryName).digest().copy(entry, 0, 0, 8);
+          createHash('sha256').update(entryName).update('\0').update(meta).digest().copy(entry, 8, 0, 4);
+          entries.push(entry);
+        }
       }
+      hash.update(text);
     }
   } catch (error) {
     if (error instanceof MinibatchError) throw error;

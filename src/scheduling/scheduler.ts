@@ -459,9 +459,13 @@ export class Scheduler {
       worker,
       startedAt: Math.round(outcome.startedAt),
       durationMs: Math.round(outcome.durationMs * 1000) / 1000,
-      ...(failure ? { error: failure.message, failureKind: failure.kind } : {}),
-      ...(outcome.formatted ? { formatted: outcome.formatted } : {}),
     };
+    // Set, not spread in: an object spread per commit was a measurable share of a quick job.
+    if (failure) {
+      committed.error = failure.message;
+      committed.failureKind = failure.kind;
+    }
+    if (outcome.formatted) committed.formatted = outcome.formatted;
     if (!this.#store.commit(committed, outcome.rows)) return;
     this.#accounting.record(batch.items, outcome.returned, failure !== undefined, unreadable);
     if (!failure) this.#addRunTime(outcome.durationMs);

@@ -85,10 +85,14 @@ export type StoreRecord =
   | { k: 'inputs'; inputs: InputFingerprint[] }
   | { k: 'end'; status: string; reason?: string; endedAt: number };
 
-/** Rows committed and not yet written to the spool: where they go, and their bytes. */
+/**
+ * Rows committed and not yet written to the spool: where they go, their text and its length in
+ * bytes. Kept as text, encoded once per flush: a Buffer per mini-batch was garbage per commit.
+ */
 interface PendingRows {
   position: number;
-  bytes: Buffer;
+  text: string;
+  length: number;
 }
 
 /**
@@ -239,9 +243,8 @@ export class RunStore {
     if (text.length >= WRITE_THROUGH_CHARACTERS) {
       length = writeTextSync(this.#spoolFd, text, offset);
     } else if (text.length > 0) {
-      const bytes = Buffer.from(text, 'utf8');
-      this.#spoolPending.push({ position: offset, bytes });
-      length = bytes.length;
+      length = Buffer.byteLength(text, 'utf8');
+      this.#spoolPending.push({ position: offset, text, length });
     }
     this.#spoolLength += length;
     this.#offsets[batch.id] = offset;
@@ -407,12 +410,14 @@ function* contiguousRuns(pending: readonly PendingRows[]): Generator<{ position:
       run = [];
     }
     run.push(entry);
-    end = entry.position + entry.bytes.length;
+    end = entry.position + entry.length;
   }
   if (run.length > 0) yield joined(run);
 }
 
 function joined(run: readonly PendingRows[]): { position: number; chunk: Buffer } {
   const [first] = run as [PendingRows];
-  return { position: first.position, chunk: run.length === 1 ? first.bytes : Buffer.concat(run.map((entry) => entry.bytes)) };
+  let text = '';
+  for (const entry of run) text += entry.text;
+  return { position: first.position, chunk: Buffer.from(text, 'utf8') };
 }
