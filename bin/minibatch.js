@@ -22,7 +22,7 @@ const { Script } = require('node:vm');
  * this machine and kills it otherwise; it is forked as src/worker/worker-process.ts forks spares.
  */
 const [command, verb] = process.argv.slice(2);
-if (command === 'run' || (command === 'job' && verb === 'create')) {
+if ((command === 'run' || (command === 'job' && verb === 'create')) && mayWantNodeWorkers(process.argv.slice(3))) {
   try {
     const worker = fork(join(__dirname, '../dist/bundle/worker-main.js'), [], { execArgv: [], serialization: 'json', stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
     worker.on('error', () => {}); // the engine forks its own
@@ -32,6 +32,28 @@ if (command === 'run' || (command === 'job' && verb === 'create')) {
   } catch {
     // the engine forks its own, and reports what goes wrong
   }
+}
+
+/**
+ * False when the job plainly runs no Node worker here: a .py entry script, a pipeline, another
+ * compute (a Node worker forked for nothing took ~90 ms of CPU from a Python job's start-up).
+ * A glance at the text, not a parse: anything unclear forks, and prewarm.ts decides for real.
+ */
+function mayWantNodeWorkers(args) {
+  const option = (name) => {
+    const at = args.indexOf(name);
+    return at === -1 ? undefined : args[at + 1];
+  };
+  const compute = option('--compute');
+  if (compute !== undefined && compute !== 'local') return false;
+  const jobFile = command === 'run' ? args.find((arg) => !arg.startsWith('-')) : (option('--file') ?? option('-f'));
+  let text;
+  try {
+    text = readFileSync(jobFile ?? '', 'utf8');
+  } catch {
+    return true; // the engine reports it
+  }
+  return !/^type\s*:\s*["']?pipeline\b/m.test(text) && !/\bentry_script\s*:\s*["']?[^\s"',}]*\.py["']?\s*(?:[,}#]|$)/m.test(text);
 }
 
 const file = join(__dirname, '../dist/bundle/main.cjs');

@@ -28,9 +28,20 @@ describe('Python entry scripts, unchanged from the reference', { skip: noPython 
     assert.match(readFileSync(join(runDir, 'logs/sys/minibatch.log'), 'utf8'), /Python entry script: .* \(Python \d+\.\d+\.\d+, from --python\)/);
   });
 
-  it('kills the Node worker the CLI forked ahead (bin/minibatch.js) once the job turns out to be Python', { skip: process.platform !== 'linux' && 'reads /proc' }, async () => {
+  it('runs no Node worker beside a Python job: bin/minibatch.js sees the .py entry script and forks none ahead', { skip: process.platform !== 'linux' && 'reads /proc' }, async () => {
     const job = pyJob('sibling_processes.py', { script: 'sibling_processes.py', files: 2, size: 1, processes: 1 });
     const result = await runCli(['run', job.jobFile, '--python', PYTHON ?? 'python3'], { home: job.home });
+    assert.equal(result.code, 0, result.stderr);
+    const rows = readLines(job.output);
+    assert.equal(rows.length, 2);
+    for (const row of rows) assert.doesNotMatch(row, /worker-main/, 'no Node worker beside the Python process');
+  });
+
+  it('kills the Node worker the CLI forked ahead when only the engine finds out the job is Python (--set)', { skip: process.platform !== 'linux' && 'reads /proc' }, async () => {
+    const job = pyJob('sibling_processes.py', { script: 'sibling_processes.py', files: 2, size: 1, processes: 1 });
+    // The file names a JS script, so the CLI forks a Node worker ahead; --set makes the job Python.
+    writeFileSync(job.jobFile, readFileSync(job.jobFile, 'utf8').replace('entry_script: sibling_processes.py', 'entry_script: placeholder.mjs'));
+    const result = await runCli(['run', job.jobFile, '--python', PYTHON ?? 'python3', '--set', 'task.entry_script=sibling_processes.py'], { home: job.home });
     assert.equal(result.code, 0, result.stderr);
     const rows = readLines(job.output);
     assert.equal(rows.length, 2);
