@@ -5,7 +5,7 @@
  */
 import { OverheadTimeoutError, loadMiniBatch, type LoadedMiniBatch } from '../data/load-mini-batch.js';
 import { serializeError } from '../errors.js';
-import { createBaseContext, type EntryScriptContext } from '../bridges/entry-script-context.js';
+import { createBaseContext, miniBatchContext, type EntryScriptContext, type MiniBatchSignal } from '../bridges/entry-script-context.js';
 import { EntryScriptContractError, loadEntryScript, returnedElements, serializeElements, type EntryScriptModule } from '../bridges/js-bridge.js';
 import { RowFormatter } from '../outputs/row-format.js';
 import type { ControllerMessage, TaskMessage, TaskResult, WorkerMessage, WorkerSetup } from './protocol.js';
@@ -101,24 +101,13 @@ async function drain(): Promise<void> {
 
 async function runOne(task: TaskMessage): Promise<void> {
   if (!script || !baseContext || !setup) throw new Error('run before init');
-  // ctx.signal is made when the script first reads it: an AbortController per mini-batch costs
-  // more than a trivial run() (measured: ~18 µs each, 5 % of a worker's time on W1's lines).
-  const current = { abort: undefined as AbortController | undefined, timedOut: undefined as Error | undefined };
+  const current: MiniBatchSignal = { abort: undefined, timedOut: undefined };
   runDeadline.start(setup.timeoutMs, () => {
     current.timedOut = new Error(`run() timed out after ${setup?.timeoutMs} ms`);
     current.abort?.abort(current.timedOut);
   });
-  const ctx = { ...baseContext, miniBatchId: task.id, attempt: task.attempt } as EntryScriptContext;
-  Object.defineProperty(ctx, 'signal', {
-    enumerable: true,
-    get(): AbortSignal {
-      if (!current.abort) {
-        current.abort = new AbortController();
-        if (current.timedOut) current.abort.abort(current.timedOut);
-      }
-      return current.abort.signal;
-    },
-  });
+  const partitionKeyValue = task.descriptor.kind === 'table' ? task.descriptor.partitionKeyValue : undefined;
+  const ctx = miniBatchContext(baseContext, task.id, task.attempt, partitionKeyValue, current);
   const started = performance.now();
   let loaded: LoadedMiniBatch;
   try {
@@ -130,7 +119,6 @@ async function runOne(task: TaskMessage): Promise<void> {
     return;
   }
   try {
-    if (task.descriptor.kind === 'table') (ctx as { partitionKeyValue?: unknown }).partitionKeyValue = task.descriptor.partitionKeyValue;
     const returned = await script.run(loaded.data, ctx);
     const runMs = performance.now() - started;
     if (current.timedOut) {
