@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { RunFingerprint } from '../store/run-store.js';
 import type { ResolvedInput } from '../spec/resolve-job.js';
-import { describeChanges, fingerprintInput, fingerprintInputsApart } from './fingerprint.js';
+import { describeChanges, fingerprintInput, fingerprintInputsApart, inProcessFingerprintFiles } from './fingerprint.js';
 
 const base: RunFingerprint = { sets: [], jobSha256: 'j', codeSha256: 'c' };
 
@@ -62,5 +62,14 @@ describe('input fingerprint', () => {
     assert.deepEqual(apart, [await fingerprintInput('a', small), await fingerprintInput('b', large)]);
     assert.deepEqual(await fingerprintInputsApart({ a: asset('a', small) }), [await fingerprintInput('a', small)]);
     assert.deepEqual(await fingerprintInputsApart({ missing: asset('missing', join(small, 'nope')) }), [await fingerprintInput('missing', join(small, 'nope'))]);
+    // A larger budget keeps both here, walked in slices (499 files: several of 128): the same result.
+    assert.deepEqual(await fingerprintInputsApart(inputs, 1_000), apart);
+  });
+
+  it('walks up to 25,000 files in the controller when the workers take every core but its own, 500 when a core is free for a child', () => {
+    assert.equal(inProcessFingerprintFiles(2, 2), 25_000);
+    assert.equal(inProcessFingerprintFiles(2, 3), 25_000);
+    assert.equal(inProcessFingerprintFiles(2, 4), 500);
+    assert.equal(inProcessFingerprintFiles(0, 2), 500, 'workers elsewhere (a Redis compute)');
   });
 });
