@@ -43,20 +43,25 @@ export async function fingerprintInputs(inputs: Readonly<Record<string, Resolved
  * Every asset input's fingerprint, beside the run. Up to `inProcessFiles` files in all are
  * walked here, in slices the controller dispatches between; past that the walk moves to a child
  * process: stat'ing a million files keeps a thread busy for seconds, which the controller needs
- * for dispatching meanwhile.
+ * for dispatching meanwhile. The inputs are listed first (no stat): a walk here that ran past
+ * the budget would have been done again by the child.
  */
 export async function fingerprintInputsApart(inputs: Readonly<Record<string, ResolvedInput>>, inProcessFiles = IN_PROCESS_FILES): Promise<InputFingerprint[]> {
   const request: FingerprintRequest = Object.values(inputs).flatMap((input) => (input.kind === 'asset' ? [{ name: input.name, path: input.sourcePath }] : []));
   if (request.length === 0) return [];
-  const here: InputFingerprint[] = [];
+  const listed: string[][] = [];
   let budget = inProcessFiles;
   for (const { name, path } of request) {
-    const fingerprint = await fingerprintWithin(name, path, budget);
-    if (!fingerprint) break;
-    here.push(fingerprint);
-    budget -= fingerprint.files;
+    const files = await listUpTo(name, path, budget);
+    if (!files) break;
+    listed.push(files);
+    budget -= files.length;
   }
-  if (here.length === request.length) return here;
+  if (listed.length === request.length) {
+    const here: InputFingerprint[] = [];
+    for (const [index, { name, path }] of request.entries()) here.push(await fingerprintListed(name, path, [listed[index] ?? []]));
+    return here;
+  }
   const answer = await runOneShotChild<FingerprintAnswer>(FINGERPRINT_MAIN, request, 'input fingerprint');
   if ('error' in answer) throw new InvalidInputError('E_INPUT_NOT_FOUND', answer.error);
   return answer.inputs;
@@ -87,16 +92,38 @@ const FINGERPRINT_MAIN = childModule('fingerprint-main', import.meta.url);
 
 /** One input's files (a missing optional input has none), by stat only. */
 export async function fingerprintInput(name: string, path: string): Promise<InputFingerprint> {
-  return (await fingerprintWithin(name, path, Infinity))!; // no limit: never undefined
+  return fingerprintListed(name, path, listingOf(path));
 }
 
-/** fingerprintInput(), or undefined as soon as the input has more than `maxFiles` files. */
-async function fingerprintWithin(name: string, path: string, maxFiles: number): Promise<InputFingerprint | undefined> {
+/** An input's files in runs, as fingerprints list them: none when it is missing, itself when a file. */
+function listingOf(path: string): AsyncIterable<readonly string[]> | (readonly string[])[] {
+  const root = statSync(path, { throwIfNoEntry: false });
+  return root === undefined ? [] : root.isDirectory() ? listFileChunks(path) : [[path]];
+}
+
+/** The input's files, or undefined as soon as there are more than `limit`. */
+async function listUpTo(name: string, path: string, limit: number): Promise<string[] | undefined> {
+  const files: string[] = [];
+  try {
+    for await (const chunk of listingOf(path)) {
+      files.push(...chunk);
+      if (files.length > limit) return undefined;
+    }
+  } catch (error) {
+    throw cannotList(name, path, error);
+  }
+  return files;
+}
+
+function cannotList(name: string, path: string, error: unknown): Error {
+  return error instanceof MinibatchError ? error : new InvalidInputError('E_INPUT_NOT_FOUND', `input ${name} (${path}) cannot be listed: ${(error as Error).message}`);
+}
+
+/** The fingerprint of an input's listed files, by stat only. */
+async function fingerprintListed(name: string, path: string, listing: AsyncIterable<readonly string[]> | Iterable<readonly string[]>): Promise<InputFingerprint> {
   const hash = createHash('sha256');
   const entries: Buffer[] = [];
   let files = 0;
-  const root = statSync(path, { throwIfNoEntry: false });
-  const listing = root === undefined ? [] : root.isDirectory() ? listFileChunks(path) : [[path]];
   // Listed paths are this prefix and the name relative to the input (as file-list.ts builds them).
   const prefix = path.endsWith('/') ? path : `${path}/`;
   try {
@@ -107,7 +134,6 @@ async function fingerprintWithin(name: string, path: string, maxFiles: number): 
       for (const file of chunk) {
         const stat = statSync(file, { throwIfNoEntry: false });
         if (!stat) continue; // gone since it was listed
-        if (files === maxFiles) return undefined;
         const entryName = file === path ? basename(path) : file.slice(prefix.length);
         const meta = `${stat.size}:${stat.mtimeMs}`;
         text += `${entryName}\0${meta}\0`;
@@ -123,8 +149,7 @@ async function fingerprintWithin(name: string, path: string, maxFiles: number): 
       hash.update(text);
     }
   } catch (error) {
-    if (error instanceof MinibatchError) throw error;
-    throw new InvalidInputError('E_INPUT_NOT_FOUND', `input ${name} (${path}) cannot be listed: ${(error as Error).message}`);
+    throw cannotList(name, path, error);
   }
   return { name, path, files, sha256: hash.digest('hex'), ...(files <= MAX_LISTED_FILES ? { entries: Buffer.concat(entries).toString('base64') } : {}) };
 }

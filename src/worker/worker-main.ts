@@ -8,6 +8,7 @@ import { serializeError } from '../errors.js';
 import { createBaseContext, miniBatchContext, type EntryScriptContext, type MiniBatchSignal } from '../bridges/entry-script-context.js';
 import { EntryScriptContractError, loadEntryScript, returnedElements, serializeElements, type EntryScriptModule } from '../bridges/js-bridge.js';
 import { RowFormatter } from '../outputs/row-format.js';
+import { Deadline } from './deadline.js';
 import type { ControllerMessage, TaskMessage, TaskResult, WorkerMessage, WorkerSetup } from './protocol.js';
 
 let setup: WorkerSetup | undefined;
@@ -142,39 +143,8 @@ async function runOne(task: TaskMessage): Promise<void> {
   }
 }
 
-/**
- * The run() timeout of the task running now. One timer for the process, not one per task (a
- * timer armed and cleared per mini-batch was a tenth of a worker's time on trivial ones): it
- * is left armed between tasks and, when it fires early for a later task, set again for the rest.
- */
-const runDeadline = new (class {
-  #timer: NodeJS.Timeout | undefined;
-  #dueAt = 0;
-  #onExpired: (() => void) | undefined;
-
-  start(timeoutMs: number, onExpired: () => void): void {
-    this.#dueAt = performance.now() + timeoutMs;
-    this.#onExpired = onExpired;
-    if (!this.#timer) this.#arm(timeoutMs);
-  }
-
-  stop(): void {
-    this.#onExpired = undefined;
-  }
-
-  #arm(ms: number): void {
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      if (!this.#onExpired) return;
-      const left = this.#dueAt - performance.now();
-      if (left > 0) return this.#arm(left);
-      const expired = this.#onExpired;
-      this.#onExpired = undefined;
-      expired();
-    }, ms);
-    this.#timer.unref();
-  }
-})();
+/** The run() timeout of the task running now: one timer for the process, moved on task after task. */
+const runDeadline = new Deadline();
 
 /**
  * The returned rows as the job will write them: formatted here, in parallel, rather than by

@@ -3,6 +3,7 @@ import { appendFileSync, closeSync, mkdirSync, openSync, readFileSync } from 'no
 import { dirname } from 'node:path';
 import type { MiniBatch } from '../data/descriptors.js';
 import { IllegalStateError, serializeError, type SerializedError } from '../errors.js';
+import { Deadline } from './deadline.js';
 import type { ControllerMessage, TaskMessage, TaskResult, WorkerMessage, WorkerSetup } from './protocol.js';
 import { startWorkerProcess, type WorkerProcess, type WorkerRuntime } from './worker-process.js';
 
@@ -103,9 +104,8 @@ class Slot {
   child: ChildProcess | undefined;
   tasks: HeldTask[] = [];
   headStartedAt = 0;
-  /** When the running task's run() timeout (plus the kill grace) ends: `timer` kills then. */
-  deadlineAt = 0;
-  timer: NodeJS.Timeout | undefined;
+  /** The running task's run() timeout plus the kill grace: the process is killed then. */
+  readonly deadline = new Deadline();
   /** Why the controller killed the current child, so its exit is read right. */
   killReason: 'timeout' | 'replaced' | undefined;
   fatal: SerializedError | undefined;
@@ -452,30 +452,13 @@ export class WorkerPool {
 
   #startHead(slot: Slot): void {
     slot.headStartedAt = performance.now();
-    slot.deadlineAt = slot.headStartedAt + this.#options.timeoutMs + this.#options.killGraceMs;
-    // One timer per process, left armed between tasks and moved on when it fires early: one
-    // armed and cleared per mini-batch cost the controller measurably on quick ones.
-    if (!slot.timer) this.#armDeadline(slot, slot.deadlineAt - slot.headStartedAt);
-  }
-
-  #armDeadline(slot: Slot, ms: number): void {
-    slot.timer = setTimeout(() => {
-      slot.timer = undefined;
-      if (slot.tasks.length === 0) return;
-      const left = slot.deadlineAt - performance.now();
-      if (left > 0) this.#armDeadline(slot, left);
-      else this.#onTimeout(slot);
-    }, ms);
-  }
-
-  #stopDeadline(slot: Slot): void {
-    clearTimeout(slot.timer);
-    slot.timer = undefined;
+    slot.deadline.start(this.#options.timeoutMs + this.#options.killGraceMs, () => this.#onTimeout(slot));
   }
 
   #finishHead(slot: Slot): void {
     slot.tasks.shift();
     if (slot.tasks.length > 0) this.#startHead(slot);
+    else slot.deadline.stop();
   }
 
   #onTimeout(slot: Slot): void {
@@ -492,7 +475,7 @@ export class WorkerPool {
    * go back, except withdrawn ones; `later` when the caller is not a worker event (a cancel).
    */
   #replace(slot: Slot, reason: 'replaced', later = false): void {
-    this.#stopDeadline(slot);
+    slot.deadline.cancel();
     const queued = slot.tasks.filter((held) => !held.cancelled).map((held) => held.task);
     slot.tasks = [];
     slot.outgoing = [];
@@ -505,7 +488,7 @@ export class WorkerPool {
   }
 
   #onExit(slot: Slot, code: number | null, signal: NodeJS.Signals | null): void {
-    this.#stopDeadline(slot);
+    slot.deadline.cancel();
     const wasSpawning = slot.state === 'spawning';
     const identity = this.#identity(slot);
     const killReason = slot.killReason;
@@ -568,7 +551,7 @@ export class WorkerPool {
   }
 
   async #kill(slot: Slot, state: SlotState): Promise<void> {
-    this.#stopDeadline(slot);
+    slot.deadline.cancel();
     slot.state = state;
     const child = slot.child;
     slot.child = undefined;
