@@ -12,15 +12,35 @@ describe('loadMiniBatch', () => {
     assert.deepEqual(await loadMiniBatch({ kind: 'files', files: [join(dir, 'a.txt')] }, 1000), { data: [join(dir, 'a.txt')], problems: [] });
   });
 
-  it('names a file that vanished or became a folder', async () => {
+  it('names a file that vanished or became a folder', () => {
     const dir = mkdtempSync(join(tmpdir(), 'mb-load-'));
-    await assert.rejects(loadMiniBatch({ kind: 'files', files: [join(dir, 'gone.txt')] }, 1000), {
+    // Checked synchronously: the error is thrown, not a rejection.
+    assert.throws(() => loadMiniBatch({ kind: 'files', files: [join(dir, 'gone.txt')] }, 1000), {
       message: `input file ${join(dir, 'gone.txt')} cannot be read: it no longer exists`,
     });
     mkdirSync(join(dir, 'folder'));
-    await assert.rejects(loadMiniBatch({ kind: 'files', files: [join(dir, 'folder')] }, 1000), {
+    assert.throws(() => loadMiniBatch({ kind: 'files', files: [join(dir, 'folder')] }, 1000), {
       message: `input file ${join(dir, 'folder')} is no longer a file`,
     });
+  });
+
+  it('reads a table the same way before its reader is loaded (a promise) and after (at once)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mb-load-'));
+    const file = join(dir, 'rows.csv');
+    writeFileSync(file, '1,a\n2,b\n3\n');
+    const part = { format: 'delimited' as const, file, start: 0, end: 10, line: 1, rows: 3, columns: [{ name: 'n', type: 'number' as const }, { name: 's', type: 'string' as const }], options: { delimiter: ',', encoding: 'utf8' as const, header: 'no_header' as const, emptyAsString: false } };
+    const descriptor = { kind: 'table' as const, parts: [part], shape: { dropColumns: ['s'] }, partitionKeyValue: undefined };
+    const first = loadMiniBatch(descriptor, 1000);
+    assert.ok(first instanceof Promise, 'the first table mini-batch loads its reader');
+    const second = loadMiniBatch(descriptor, 1000);
+    const loaded = await first;
+    const again = loadMiniBatch(descriptor, 1000);
+    assert.ok(!(again instanceof Promise), 'once loaded, a delimited part is read at once');
+    for (const result of [loaded, await second, again]) {
+      assert.deepEqual([...result.data], [{ n: 1 }, { n: 2 }]);
+      assert.deepEqual((result.data as { columns: readonly string[] }).columns, ['n']);
+      assert.deepEqual(result.problems, [{ file, line: 3, message: 'expected 2 fields, got 1' }]);
+    }
   });
 
   it('fails with OverheadTimeoutError when loading outlasts overhead_timeout', async () => {

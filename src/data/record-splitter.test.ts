@@ -172,6 +172,20 @@ describe('delimited splitting by byte ranges on record boundaries', () => {
     }
   });
 
+  it('reads the same rows and problems whether the line breaks are \n (the core parser) or \r\n (Papa.parse)', async () => {
+    // Blank lines, a multi-line field, ragged rows, an unclosed quote at the end: every kind of record.
+    const lines = ['a,b', '1,x', '', '2,"multi', 'line"', '3', '4,y,z', '5,"q""uote"', '', '6,"open', '7,w'];
+    for (const target of [1, 12, 1 << 20]) {
+      const unix = tempFile('unix.csv', `${lines.join('\n')}\n`);
+      const windows = tempFile('windows.csv', `${lines.join('\r\n')}\r\n`);
+      const [a, b] = [await readAll(unix, target), await readAll(windows, target)];
+      assert.deepEqual(a.rows, b.rows.map((row) => ({ ...row, b: typeof row.b === 'string' ? row.b.replace(/\r\n/g, '\n') : row.b })));
+      assert.deepEqual(a.rows.slice(0, 2), [{ a: 1, b: 'x' }, { a: 2, b: 'multi\nline' }]);
+      assert.deepEqual(a.problems.map(({ line, message }) => ({ line, message: message.slice(0, 24) })), b.problems.map(({ line, message }) => ({ line, message: message.slice(0, 24) })));
+      assert.deepEqual(a.problems.map((problem) => problem.line), [6, 7, 10], `target ${target}`);
+    }
+  });
+
   it('keeps any header name as a plain column, __proto__ and quotes included', async () => {
     const file = tempFile('names.csv', '__proto__,"say ""hi""",back\\slash,line\u2028sep\n1,2,3,4\n');
     const { rows } = await readAll(file, 1 << 20);

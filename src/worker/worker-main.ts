@@ -3,6 +3,7 @@
  * bridge, calls init() once, then run() for each mini-batch it is sent, one at a time (the
  * controller may send the next one early so no time is lost between batches).
  */
+import './tier-up.js'; // first: before the other modules' functions are first called
 import { OverheadTimeoutError, loadMiniBatch, type LoadedMiniBatch } from '../data/load-mini-batch.js';
 import { serializeError } from '../errors.js';
 import { createBaseContext, miniBatchContext, type EntryScriptContext, type MiniBatchSignal } from '../bridges/entry-script-context.js';
