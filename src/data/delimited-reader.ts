@@ -1,7 +1,8 @@
 import { isAscii, isUtf8 } from 'node:buffer';
 import { closeSync, openSync, readSync } from 'node:fs';
-import Papa from 'papaparse';
+import type Papa from 'papaparse';
 import type { ColumnSpec, DelimitedPart, JsonLinesPart } from './descriptors.js';
+import { papaParse } from './papa-parse.js';
 
 /** A row the reader could not turn into a record: it counts as a failed item, the rest go on. */
 export interface RowProblem {
@@ -152,7 +153,7 @@ export function readDelimitedPart(part: DelimitedPart): ReadRows {
      * mini-batch more than the parse (W1 lines, profiled). With no header, typing or transform,
      * the handle passes each record on unchanged; its step gets `data` as a one-record list.
      */
-    const parser = new Papa.Parser({
+    const parser = new (papaParse().Parser)({
       delimiter: part.options.delimiter,
       newline: '\n',
       step: (results: Papa.ParseStepResult<string[][]>) => onRecord(results.data[0] ?? [''], results.meta.cursor, results.errors, '\n'),
@@ -160,7 +161,7 @@ export function readDelimitedPart(part: DelimitedPart): ReadRows {
     parser.parse(text, 0, false);
   } else {
     // Papa Parse guesses the line break (\r\n or \r) from the text.
-    Papa.parse<string[]>(text, {
+    papaParse().parse<string[]>(text, {
       delimiter: part.options.delimiter,
       skipEmptyLines: false,
       step: (results) => onRecord(results.data, results.meta.cursor, results.errors, results.meta.linebreak),

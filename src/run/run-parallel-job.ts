@@ -204,6 +204,8 @@ export async function runParallelJob(options: RunJobOptions): Promise<RunJobResu
           runtime: runtime.kind === 'python' ? { kind: 'python', interpreter: runtime.interpreter.path } : { kind: 'node' },
           gpus,
           tasksPerProcess: options.tasksPerProcess,
+          // Partitions are read from the shuffle's files, in a format of their own.
+          tableFormat: plan.source.kind === 'tabular' && !job.partitionKeys ? plan.source.format : undefined,
           logs: {
             stdout: (node, process) => directory.userStdout(node, process),
             stderr: (node, process) => directory.userStderr(node, process),

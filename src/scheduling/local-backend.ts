@@ -1,3 +1,4 @@
+import type { TabularFormat } from '../data/tabular-source.js';
 import { INIT_FAILURES_PER_PROCESS, TIMEOUT_KILL_GRACE_MS } from '../spec/defaults.js';
 import type { ResolvedParallelJob } from '../spec/resolve-job.js';
 import type { AttemptTask } from '../worker/worker-pool.js';
@@ -17,10 +18,12 @@ export interface LocalBackendOptions {
   shutdownGraceMs?: number;
   /** Node.js, or the Python interpreter for a .py entry script. */
   runtime: WorkerRuntime;
+  /** The input's table format (none for a file list), told to the workers so they load its reader early. */
+  tableFormat?: TabularFormat | undefined;
 }
 
 /** What every worker process of a job is told before init(), whichever backend starts it. */
-export function baseWorkerSetup(job: ResolvedParallelJob, worldSize: number): Omit<WorkerSetup, 'nodeRank' | 'processRank' | 'globalRank'> {
+export function baseWorkerSetup(job: ResolvedParallelJob, worldSize: number, tableFormat?: TabularFormat): Omit<WorkerSetup, 'nodeRank' | 'processRank' | 'globalRank'> {
   return {
     entryScript: job.entryScript,
     code: job.code,
@@ -33,6 +36,7 @@ export function baseWorkerSetup(job: ResolvedParallelJob, worldSize: number): Om
     overheadTimeoutMs: job.overheadTimeoutMs,
     appendRowHeader: job.appendRow?.header ?? false,
     outputFormat: job.appendRow?.format,
+    tableFormat,
   };
 }
 
@@ -58,7 +62,7 @@ export class LocalBackend implements QueueBackend {
 
   async start(handlers: BackendHandlers): Promise<void> {
     const { job } = this.#options;
-    const setup = baseWorkerSetup(job, job.instanceCount * job.processesPerInstance);
+    const setup = baseWorkerSetup(job, job.instanceCount * job.processesPerInstance, this.#options.tableFormat);
     const gpus = this.#options.gpus ?? [];
     for (let node = 0; node < job.instanceCount; node++) {
       const pool = new WorkerPool(

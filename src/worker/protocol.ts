@@ -1,4 +1,5 @@
 import type { MiniBatchDescriptor } from '../data/descriptors.js';
+import type { TabularFormat } from '../data/tabular-source.js';
 import type { SerializedError } from '../errors.js';
 import type { LoggingLevel } from '../spec/resolve-job.js';
 
@@ -32,6 +33,8 @@ export interface WorkerSetup {
    * travel as JSON lines.
    */
   outputFormat?: 'text' | 'csv' | 'jsonl' | 'parquet' | undefined;
+  /** The input's table format, when it is a table: the worker loads its reader while it waits for the first task. */
+  tableFormat?: TabularFormat | undefined;
 }
 
 export interface TaskMessage {

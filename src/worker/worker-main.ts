@@ -4,7 +4,7 @@
  * controller may send the next one early so no time is lost between batches).
  */
 import './tier-up.js'; // first: before the other modules' functions are first called
-import { OverheadTimeoutError, loadMiniBatch, type LoadedMiniBatch } from '../data/load-mini-batch.js';
+import { OverheadTimeoutError, loadMiniBatch, preloadReader, type LoadedMiniBatch } from '../data/load-mini-batch.js';
 import { serializeError } from '../errors.js';
 import { createBaseContext, miniBatchContext, type EntryScriptContext, type MiniBatchSignal } from '../bridges/entry-script-context.js';
 import { EntryScriptContractError, loadEntryScript, returnedElements, serializeElements, type EntryScriptModule } from '../bridges/js-bridge.js';
@@ -72,6 +72,7 @@ async function initialise(received: WorkerSetup): Promise<void> {
     return;
   }
   send({ t: 'ready' });
+  if (received.tableFormat) preloadReader(received.tableFormat);
 }
 
 /*
