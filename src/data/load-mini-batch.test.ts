@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { OverheadTimeoutError, loadMiniBatch, withinTime } from './load-mini-batch.js';
+import { OverheadTimeoutError, loadMiniBatch, vanishedInputFile, withinTime } from './load-mini-batch.js';
 
 describe('loadMiniBatch', () => {
   it('passes the paths of existing files through', async () => {
@@ -12,16 +12,14 @@ describe('loadMiniBatch', () => {
     assert.deepEqual(await loadMiniBatch({ kind: 'files', files: [join(dir, 'a.txt')] }, 1000), { data: [join(dir, 'a.txt')], problems: [] });
   });
 
-  it('names a file that vanished or became a folder', () => {
+  it('passes a file list as listed, without a stat: a vanished file is named only after run() fails', () => {
     const dir = mkdtempSync(join(tmpdir(), 'mb-load-'));
-    // Checked synchronously: the error is thrown, not a rejection.
-    assert.throws(() => loadMiniBatch({ kind: 'files', files: [join(dir, 'gone.txt')] }, 1000), {
-      message: `input file ${join(dir, 'gone.txt')} cannot be read: it no longer exists`,
-    });
+    assert.deepEqual(loadMiniBatch({ kind: 'files', files: [join(dir, 'gone.txt')] }, 1000), { data: [join(dir, 'gone.txt')], problems: [] });
+    writeFileSync(join(dir, 'a.txt'), 'a');
+    assert.equal(vanishedInputFile([join(dir, 'a.txt')]), undefined);
+    assert.equal(vanishedInputFile([join(dir, 'a.txt'), join(dir, 'gone.txt')])?.message, `input file ${join(dir, 'gone.txt')} cannot be read: it no longer exists`);
     mkdirSync(join(dir, 'folder'));
-    assert.throws(() => loadMiniBatch({ kind: 'files', files: [join(dir, 'folder')] }, 1000), {
-      message: `input file ${join(dir, 'folder')} is no longer a file`,
-    });
+    assert.equal(vanishedInputFile([join(dir, 'folder')])?.message, `input file ${join(dir, 'folder')} is no longer a file`);
   });
 
   it('reads a table the same way before its reader is loaded (a promise) and after (at once)', async () => {

@@ -4,7 +4,7 @@
  * controller may send the next one early so no time is lost between batches).
  */
 import './tier-up.js'; // first: before the other modules' functions are first called
-import { OverheadTimeoutError, loadMiniBatch, preloadReader, type LoadedMiniBatch } from '../data/load-mini-batch.js';
+import { OverheadTimeoutError, loadMiniBatch, preloadReader, vanishedInputFile, type LoadedMiniBatch } from '../data/load-mini-batch.js';
 import { serializeError } from '../errors.js';
 import { createBaseContext, miniBatchContext, type EntryScriptContext, type MiniBatchSignal } from '../bridges/entry-script-context.js';
 import { EntryScriptContractError, loadEntryScript, returnedElements, serializeElements, type EntryScriptModule } from '../bridges/js-bridge.js';
@@ -139,10 +139,18 @@ async function runOne(task: TaskMessage): Promise<void> {
     }
   } catch (error) {
     const reason = current.timedOut ? 'timeout' : 'error';
-    deliver({ t: 'failed', id: task.id, attempt: task.attempt, reason, error: serializeError(error), runMs: performance.now() - started });
+    deliver({ t: 'failed', id: task.id, attempt: task.attempt, reason, error: serializeError(reason === 'error' ? failureCause(task, error) : error), runMs: performance.now() - started });
   } finally {
     runDeadline.stop();
   }
+}
+
+/** What run()'s error is reported as: an input file that vanished since it was listed, when one did. */
+function failureCause(task: TaskMessage, error: unknown): unknown {
+  const vanished = task.descriptor.kind === 'files' ? vanishedInputFile(task.descriptor.files) : undefined;
+  if (!vanished) return error;
+  vanished.message += `; run() failed with: ${error instanceof Error ? error.message : String(error)}`;
+  return vanished;
 }
 
 /** The run() timeout of the task running now: one timer for the process, moved on task after task. */

@@ -893,7 +893,7 @@ add(
     files: { ...inputFiles(6), ...fixture('fixture_delete_later_file.mjs') },
     job: jsJob({ entryScript: 'fixture_delete_later_file.mjs', top: 'error_threshold: -1' }),
     expectExit: 0,
-    // The whole mini-batch (f-0004 and f-0005) fails: it cannot be loaded; not retried with max_retries 0.
+    // The whole mini-batch (f-0004 and f-0005) fails: run() cannot read f-0005, named as the cause; not retried with max_retries 0.
     expectStderr: /warning: mini-batch 2 failed after 1 try \(error\): input file \/.*\/data\/f-0005\.txt cannot be read: it no longer exists/,
     expectStdout: /^Succeeded: 2 of 3 mini-batches succeeded, 1 failed; 4 items succeeded, 2 failed/m,
     output: { rows: 4 },

@@ -83,7 +83,7 @@ describe('retries, timeouts and crashes', () => {
     assert.equal(code, 0, stderr);
     assert.deepEqual(summary.miniBatches, { total: 4, succeeded: 3, failed: 1, retries: 1 });
     assert.equal(summary.firstError.batchId, 2);
-    assert.match(summary.firstError.message, /^input file \/.*\/data\/f-0005\.txt cannot be read: it no longer exists$/);
+    assert.match(summary.firstError.message, /^input file \/.*\/data\/f-0005\.txt cannot be read: it no longer exists; run\(\) failed with: ENOENT: no such file or directory, open '\/.*\/data\/f-0005\.txt'$/);
     assert.deepEqual(readLines(job.output), ['f-0000.txt', 'f-0001.txt', 'f-0002.txt', 'f-0003.txt', 'f-0006.txt', 'f-0007.txt']);
   });
 

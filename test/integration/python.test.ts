@@ -66,6 +66,16 @@ describe('Python entry scripts, unchanged from the reference', { skip: noPython 
     assert.equal(existsSync(job.output), false);
   });
 
+  it('a file that vanishes mid-run fails its mini-batch with the file named, before the script\'s own error', async () => {
+    const job = pyJob('fixture_delete_later_file.py', { script: 'fixture_delete_later_file.py', files: 8, size: 2, processes: 1, retry: { max_retries: 0 } });
+    const result = await runCli(['run', job.jobFile, '--python', PYTHON ?? 'python3', '--json'], { home: job.home });
+    assert.equal(result.code, 0, result.stderr);
+    const summary = JSON.parse(result.stdout);
+    assert.deepEqual(summary.miniBatches, { total: 4, succeeded: 3, failed: 1, retries: 0 });
+    assert.match(summary.firstError.message, /^input file \/.*\/data\/f-0005\.txt cannot be read: it no longer exists; run\(\) failed with: \[Errno 2\] No such file or directory: '\/.*\/data\/f-0005\.txt'$/);
+    assert.deepEqual(readLines(job.output), ['f-0000.txt', 'f-0001.txt', 'f-0002.txt', 'f-0003.txt', 'f-0006.txt', 'f-0007.txt']);
+  });
+
   it('run() returning None fails the mini-batch with the reason', async () => {
     const job = pyJob('fixture_returns_none.py', { script: 'fixture_returns_none.py', files: 2, retry: { max_retries: 0 }, extra: { mini_batch_error_threshold: 0 } });
     const result = await runCli(['run', job.jobFile, '--python', PYTHON ?? 'python3', '--json'], { home: job.home });
