@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, hash as hashOnce } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, relative } from 'node:path';
@@ -122,7 +122,8 @@ function cannotList(name: string, path: string, error: unknown): Error {
 /** The fingerprint of an input's listed files, by stat only. */
 async function fingerprintListed(name: string, path: string, listing: AsyncIterable<readonly string[]> | Iterable<readonly string[]>): Promise<InputFingerprint> {
   const hash = createHash('sha256');
-  const entries: Buffer[] = [];
+  // The first MAX_LISTED_FILES entries, written in place (one buffer, not one per file).
+  let entries = Buffer.allocUnsafe(ENTRY_BYTES * 256);
   let files = 0;
   // Listed paths are this prefix and the name relative to the input (as file-list.ts builds them).
   const prefix = path.endsWith('/') ? path : `${path}/`;
@@ -140,10 +141,11 @@ async function fingerprintListed(name: string, path: string, listing: AsyncItera
         files++;
         if (files % FILES_PER_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
         if (files <= MAX_LISTED_FILES) {
-          const entry = Buffer.alloc(ENTRY_BYTES);
-          createHash('sha256').update(entryName).digest().copy(entry, 0, 0, 8);
-          createHash('sha256').update(entryName).update('\0').update(meta).digest().copy(entry, 8, 0, 4);
-          entries.push(entry);
+          // One-shot hashes (no Hash object per file): the same digests as update() in pieces.
+          const at = (files - 1) * ENTRY_BYTES;
+          if (at + ENTRY_BYTES > entries.length) entries = Buffer.concat([entries], Math.min(entries.length * 2, ENTRY_BYTES * MAX_LISTED_FILES));
+          (hashOnce('sha256', entryName, 'buffer') as unknown as Buffer).copy(entries, at, 0, 8);
+          (hashOnce('sha256', `${entryName}\0${meta}`, 'buffer') as unknown as Buffer).copy(entries, at + 8, 0, 4);
         }
       }
       hash.update(text);
@@ -151,7 +153,7 @@ async function fingerprintListed(name: string, path: string, listing: AsyncItera
   } catch (error) {
     throw cannotList(name, path, error);
   }
-  return { name, path, files, sha256: hash.digest('hex'), ...(files <= MAX_LISTED_FILES ? { entries: Buffer.concat(entries).toString('base64') } : {}) };
+  return { name, path, files, sha256: hash.digest('hex'), ...(files <= MAX_LISTED_FILES ? { entries: entries.toString('base64', 0, files * ENTRY_BYTES) } : {}) };
 }
 
 /** What differs between two fingerprints, in words; empty when nothing does. */
