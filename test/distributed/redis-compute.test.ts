@@ -31,7 +31,8 @@ describe('redis compute: driver and agents', { skip: NO_REDIS }, () => {
   });
 
   it('three nodes: every agent runs mini-batches, output byte-identical to a local run, nodes named in job_result.txt', async () => {
-    const job = makeJob({ script: 'fixture_slow.mjs', files: 60, size: 2, programArguments: '--ms 40', extra: { resources: { instance_count: 3 } } });
+    // Long enough (~1 s per process) that an agent whose workers start late on a loaded machine still gets mini-batches.
+    const job = makeJob({ script: 'fixture_slow.mjs', files: 60, size: 2, programArguments: '--ms 100', extra: { resources: { instance_count: 3 } } });
     const expected = await localOutput(job);
     const result = await runCli(['run', job.jobFile, '--json', '--compute', harness.compute], { home: job.home, env: harness.env });
     assert.equal(result.code, 0, result.stderr);
