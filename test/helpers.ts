@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,8 +26,21 @@ export function findTestPython(requirePandas = false): string | undefined {
   return undefined;
 }
 
+/** Temp folders made by this test file's process, removed when it exits (a test run left ~800 before). */
+const tempDirs: string[] = [];
+
+/**
+ * A new folder under the OS temp dir, removed when this test file's process exits, unless a test
+ * of the file failed (the runner sets the exit code): then they are kept to look into.
+ */
 export function tempDir(prefix = 'mb-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  if (tempDirs.length === 0) process.once('exit', (code) => {
+    if (code !== 0 || (process.exitCode ?? 0) !== 0) return;
+    for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+  });
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
 }
 
 /** Writes `count` small files `data/f-0000.txt`… with their index as content; returns the folder. */

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { MinibatchError } from '../errors.js';
@@ -9,6 +8,7 @@ import type { MiniBatch, MiniBatchBoundary, TablePart } from './descriptors.js';
 import { tabularSourceFromHint } from './mltable.js';
 import { partitionTableAdaptively } from './table-partition.js';
 import { writeMixedParquet } from '../../test/fixtures/parquet/make-parquet.js';
+import { tempDir } from '../../test/helpers.js';
 
 async function* names(count: number): AsyncGenerator<string> {
   for (let i = 0; i < count; i++) yield `f${i}`;
@@ -87,7 +87,7 @@ describe('groupAdaptively', () => {
 });
 
 describe('partitionTableAdaptively', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'mb-auto-table-'));
+  const dir = tempDir('mb-auto-table-');
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('cuts a CSV in grains, merges adjacent ones of a file into one range, and covers every row once', async () => {

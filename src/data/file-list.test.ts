@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { InvalidInputError } from '../errors.js';
 import { listFileChunks, listFiles } from './file-list.js';
+import { tempDir } from '../../test/helpers.js';
 
 async function list(folder: string): Promise<string[]> {
   const files: string[] = [];
@@ -14,7 +14,7 @@ async function list(folder: string): Promise<string[]> {
 
 describe('listFiles: names that are not UTF-8', () => {
   it('refuses a name that is not UTF-8, naming the folder and the name with its bad bytes escaped', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'mb-list-'));
+    const dir = tempDir('mb-list-');
     writeFileSync(join(dir, 'ok.txt'), 'x');
     writeFileSync(Buffer.concat([Buffer.from(`${dir}/caf`), Buffer.from([0xe9]), Buffer.from('-été.txt')]), 'x');
     await assert.rejects(list(dir), (error: unknown) => {
@@ -25,7 +25,7 @@ describe('listFiles: names that are not UTF-8', () => {
   });
 
   it('lists a name that really holds U+FFFD, and ignores a hidden name that is not UTF-8', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'mb-list-'));
+    const dir = tempDir('mb-list-');
     writeFileSync(join(dir, 'a\uFFFD.txt'), 'x');
     writeFileSync(Buffer.concat([Buffer.from(`${dir}/.hidden`), Buffer.from([0xff])]), 'x');
     assert.deepEqual(await list(dir), [join(dir, 'a\uFFFD.txt')]);
@@ -34,7 +34,7 @@ describe('listFiles: names that are not UTF-8', () => {
 
 describe('listFiles: order and runs', () => {
   it('lists depth first with entries sorted at each level, hidden ones left out, symlink loops cut; runs hold consecutive files of one folder', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'mb-list-'));
+    const dir = tempDir('mb-list-');
     for (const folder of ['b', 'b/d', 'c', '.hidden']) mkdirSync(join(dir, folder));
     for (const file of ['a.txt', 'b/a.txt', 'b/d/x.txt', 'b/e.txt', 'c.txt', 'c/1.txt', '.hidden/no.txt', 'b/.no.txt']) writeFileSync(join(dir, file), 'x');
     symlinkSync(join(dir, 'b', 'd'), join(dir, 'z-link')); // listed under its own name
@@ -48,7 +48,7 @@ describe('listFiles: order and runs', () => {
   });
 
   it('cuts a large folder into runs of at most 1,024 files, in order', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'mb-list-'));
+    const dir = tempDir('mb-list-');
     const names = Array.from({ length: 2_500 }, (_, i) => `f-${String(i).padStart(5, '0')}.txt`);
     for (const name of names) writeFileSync(join(dir, name), 'x');
     const runs: string[][] = [];

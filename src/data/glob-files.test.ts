@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { globFiles } from './glob-files.js';
+import { tempDir } from '../../test/helpers.js';
 
 /*
  * One tree for every test:
@@ -21,7 +21,7 @@ function write(path: string): void {
 }
 
 before(() => {
-  dir = mkdtempSync(join(tmpdir(), 'mb-glob-'));
+  dir = tempDir('mb-glob-');
   root = join(dir, 'root');
   for (const path of [
     'root/a.csv',

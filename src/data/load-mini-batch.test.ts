@@ -1,19 +1,19 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { OverheadTimeoutError, loadMiniBatch, vanishedInputFile, withinTime } from './load-mini-batch.js';
+import { tempDir } from '../../test/helpers.js';
 
 describe('loadMiniBatch', () => {
   it('passes the paths of existing files through', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'mb-load-'));
+    const dir = tempDir('mb-load-');
     writeFileSync(join(dir, 'a.txt'), 'a');
     assert.deepEqual(await loadMiniBatch({ kind: 'files', files: [join(dir, 'a.txt')] }, 1000), { data: [join(dir, 'a.txt')], problems: [] });
   });
 
   it('passes a file list as listed, without a stat: a vanished file is named only after run() fails', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'mb-load-'));
+    const dir = tempDir('mb-load-');
     assert.deepEqual(loadMiniBatch({ kind: 'files', files: [join(dir, 'gone.txt')] }, 1000), { data: [join(dir, 'gone.txt')], problems: [] });
     writeFileSync(join(dir, 'a.txt'), 'a');
     assert.equal(vanishedInputFile([join(dir, 'a.txt')]), undefined);
@@ -23,7 +23,7 @@ describe('loadMiniBatch', () => {
   });
 
   it('reads a table the same way before its reader is loaded (a promise) and after (at once)', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'mb-load-'));
+    const dir = tempDir('mb-load-');
     const file = join(dir, 'rows.csv');
     writeFileSync(file, '1,a\n2,b\n3\n');
     const part = { format: 'delimited' as const, file, start: 0, end: 10, line: 1, rows: 3, columns: [{ name: 'n', type: 'number' as const }, { name: 's', type: 'string' as const }], options: { delimiter: ',', encoding: 'utf8' as const, header: 'no_header' as const, emptyAsString: false } };

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { InvalidInputError, MinibatchError } from '../errors.js';
 import { inferTabularFormat, parsePartitionFormat, readMLTable, tabularSourceFromHint } from './mltable.js';
 import type { FileListSource, ResolvedDataSource, TabularSource } from './tabular-source.js';
+import { tempDir } from '../../test/helpers.js';
 
 const FIXTURES = resolve('test/fixtures/mltable');
 const temps: string[] = [];
@@ -17,7 +17,7 @@ after(() => {
 
 /** A fresh folder holding `files` (path → content); `MLTable` is one of them when given. */
 function folder(files: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'mb-mltable-'));
+  const dir = tempDir('mb-mltable-');
   temps.push(dir);
   for (const [path, content] of Object.entries(files)) {
     mkdirSync(dirname(join(dir, path)), { recursive: true });

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { parquetWriteFile } from 'hyparquet-writer';
@@ -8,9 +7,10 @@ import { writeEmptyParquet, writeMixedParquet, type MixedFile } from '../../test
 import type { ParquetPart } from './descriptors.js';
 import { readParquetPart } from './parquet-reader.js';
 import { splitParquet } from './parquet-splitter.js';
+import { tempDir } from '../../test/helpers.js';
 
 describe('readParquetPart', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'mb-parquet-read-'));
+  const dir = tempDir('mb-parquet-read-');
   const file = join(dir, 'mixed.parquet');
   let mixed: MixedFile;
   const whole = (): ParquetPart => ({ format: 'parquet', file, rowStart: 0, rowEnd: 10_000 });

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, openSync, readFileSync, statSync, writeFileSync, writeSync, closeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { openSync, readFileSync, statSync, writeFileSync, writeSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { parquetWriteFile } from 'hyparquet-writer';
@@ -8,6 +7,7 @@ import { writeEmptyParquet, writeMixedParquet } from '../../test/fixtures/parque
 import { InvalidInputError } from '../errors.js';
 import type { ParquetPart } from './descriptors.js';
 import { parquetColumns, parquetRowCount, readParquetMetadata, splitParquet } from './parquet-splitter.js';
+import { tempDir } from '../../test/helpers.js';
 
 async function collect(parts: AsyncGenerator<ParquetPart>): Promise<ParquetPart[]> {
   const out: ParquetPart[] = [];
@@ -16,7 +16,7 @@ async function collect(parts: AsyncGenerator<ParquetPart>): Promise<ParquetPart[
 }
 
 describe('splitParquet', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'mb-parquet-split-'));
+  const dir = tempDir('mb-parquet-split-');
   const file = join(dir, 'mixed.parquet');
   /** Row index where each row group starts, plus the total at the end. */
   let boundaries: number[] = [];

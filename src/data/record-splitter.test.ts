@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { readDelimitedPart, readJsonLinesPart } from './delimited-reader.js';
 import type { DelimitedPart } from './descriptors.js';
 import { planDelimitedFile, splitDelimitedFile, splitJsonLinesFile } from './record-splitter.js';
 import type { DelimitedOptions } from './tabular-source.js';
+import { tempDir } from '../../test/helpers.js';
 
 const OPTIONS: DelimitedOptions = { delimiter: ',', encoding: 'utf8', header: 'all_files_same_headers', emptyAsString: false };
 
@@ -32,7 +32,7 @@ function field(next: () => number): { value: string; written: string } {
 }
 
 function tempFile(name: string, content: string): string {
-  const path = join(mkdtempSync(join(tmpdir(), 'mb-split-')), name);
+  const path = join(tempDir('mb-split-'), name);
   writeFileSync(path, content);
   return path;
 }

@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { CommittedBatch } from '../store/run-store.js';
 import { ProcessedBatchesReport } from './processed-batches.js';
+import { tempDir } from '../../test/helpers.js';
 
 describe('ProcessedBatchesReport', () => {
   it('writes each start time as its ISO text, also across seconds and with the second text kept between rows', async () => {
-    const path = join(mkdtempSync(join(tmpdir(), 'mb-processed-')), 'processed.csv');
+    const path = join(tempDir('mb-processed-'), 'processed.csv');
     const report = new ProcessedBatchesReport(path);
     const starts = [1_733_500_000_000, 1_733_500_000_007, 1_733_500_000_999, 1_733_500_001_000, 1_733_500_000_500.7, 0, 86_400_000 * 365 + 42];
     starts.forEach((startedAt, id) => {

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { RunStore, type CommittedBatch } from '../store/run-store.js';
 import { AppendRowWriter } from './append-row-writer.js';
+import { tempDir } from '../../test/helpers.js';
 
-const root = mkdtempSync(join(tmpdir(), 'mb-append-row-'));
+const root = tempDir('mb-append-row-');
 after(() => rmSync(root, { recursive: true, force: true }));
 
 function batch(id: number, rows: number): CommittedBatch {

@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
 import { readParquetPart } from '../data/parquet-reader.js';
 import { IllegalStateError } from '../errors.js';
 import { ParquetRowWriter } from './parquet-output.js';
+import { tempDir } from '../../test/helpers.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'mb-parquet-out-'));
+const dir = tempDir('mb-parquet-out-');
 let files = 0;
 
 async function write(rows: unknown[], options?: { rowGroupRows?: number; batch?: number }) {

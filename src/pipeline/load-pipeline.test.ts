@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { RunDirectory } from '../logs/run-directory.js';
 import { YamlSource } from '../spec/yaml-source.js';
 import { applyPipelineOverrides, loadPipeline } from './load-pipeline.js';
+import { tempDir } from '../../test/helpers.js';
 
 /** Binding resolution, case by case: what each `${{…}}` in a pipeline becomes. */
 function load(yaml: string, sets: string[] = []) {
-  const dir = mkdtempSync(join(tmpdir(), 'mb-bind-'));
+  const dir = tempDir('mb-bind-');
   mkdirSync(join(dir, 'data'));
   const file = join(dir, 'pipeline.yml');
   writeFileSync(file, yaml);

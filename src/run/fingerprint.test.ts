@@ -1,16 +1,16 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { RunFingerprint } from '../store/run-store.js';
 import type { ResolvedInput } from '../spec/resolve-job.js';
 import { describeChanges, fingerprintInput, fingerprintInputsApart, inProcessFingerprintFiles } from './fingerprint.js';
+import { tempDir } from '../../test/helpers.js';
 
 const base: RunFingerprint = { sets: [], jobSha256: 'j', codeSha256: 'c' };
 
 function folder(files: number): string {
-  const dir = join(mkdtempSync(join(tmpdir(), 'mb-fingerprint-')), 'data');
+  const dir = join(tempDir('mb-fingerprint-'), 'data');
   mkdirSync(dir);
   for (let i = 0; i < files; i++) writeFileSync(join(dir, `f-${i}.txt`), `${i}\n`);
   return dir;

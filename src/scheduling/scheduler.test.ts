@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { MiniBatch } from '../data/descriptors.js';
@@ -8,6 +7,7 @@ import { RunStore } from '../store/run-store.js';
 import type { AttemptOutcome, AttemptTask } from '../worker/worker-pool.js';
 import type { BackendHandlers, QueueBackend } from './queue-backend.js';
 import { Scheduler, type SchedulerSettings } from './scheduler.js';
+import { tempDir } from '../../test/helpers.js';
 
 /** A backend whose "workers" are the test: it records dispatches and lets the test answer them. */
 class ScriptedBackend implements QueueBackend {
@@ -85,7 +85,7 @@ async function* batches(count: number, items = 2): AsyncGenerator<MiniBatch> {
 }
 
 function store(): RunStore {
-  return RunStore.create(join(mkdtempSync(join(tmpdir(), 'mb-sched-')), 'state'), { runId: 'test', jobFile: 'job.yml' });
+  return RunStore.create(join(tempDir('mb-sched-'), 'state'), { runId: 'test', jobFile: 'job.yml' });
 }
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));

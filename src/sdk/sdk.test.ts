@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
@@ -9,8 +8,9 @@ import { parallelJobSchema } from '../spec/job-schema.js';
 import { CommandJob, ParallelJob, command, parallelRunFunction } from './sdk-jobs.js';
 import { PipelineJob, pipeline, pipelineInput, pipelineOutput } from './sdk-pipeline.js';
 import { ParallelRunConfig, ParallelRunStep, type ParallelRunConfigOptions } from './v1.js';
+import { tempDir } from '../../test/helpers.js';
 
-const scratch = () => mkdtempSync(join(tmpdir(), 'mb-sdk-'));
+const scratch = () => tempDir('mb-sdk-');
 
 /** Every field of the parallel job, set (not defaults): the round trip must keep each. */
 const EVERY_FIELD = {

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { findConfigFile, loadComputeConfig, lookupCompute, redactUrl, type ComputeConfig } from './compute-config.js';
+import { tempDir } from '../../test/helpers.js';
 
 function configFile(text: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'mb-config-'));
+  const dir = tempDir('mb-config-');
   const file = join(dir, 'minibatch.config.yml');
   writeFileSync(file, text);
   return file;
@@ -46,7 +46,7 @@ describe('minibatch.config.yml', () => {
 
   it('MINIBATCH_CONFIG naming a missing file is an error; no file anywhere is no config', () => {
     assert.throws(() => findConfigFile({ MINIBATCH_CONFIG: '/nonexistent/minibatch.config.yml' }), /MINIBATCH_CONFIG names \/nonexistent\/minibatch\.config\.yml, which does not exist/);
-    const empty = mkdtempSync(join(tmpdir(), 'mb-noconfig-'));
+    const empty = tempDir('mb-noconfig-');
     assert.equal(findConfigFile({ HOME: empty }, empty), undefined);
   });
 });

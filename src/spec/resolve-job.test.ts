@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { InvalidInputError, MinibatchError } from '../errors.js';
 import { applyOverrides } from './overrides.js';
 import { resolveParallelJob, type ResolvedParallelJob, type ResolveOptions } from './resolve-job.js';
 import { YamlSource } from './yaml-source.js';
+import { tempDir } from '../../test/helpers.js';
 
 /*
  * Every test resolves a job file written as text, against a real folder:
@@ -26,7 +26,7 @@ task:
 let dir: string;
 
 before(() => {
-  dir = mkdtempSync(join(tmpdir(), 'mb-resolve-job-'));
+  dir = tempDir('mb-resolve-job-');
   mkdirSync(join(dir, 'src'));
   writeFileSync(join(dir, 'src', 'score.mjs'), 'export async function run(batch) { return batch; }\n');
   writeFileSync(join(dir, 'src', 'other.mjs'), 'export async function run(batch) { return batch; }\n');

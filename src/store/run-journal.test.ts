@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import { MinibatchError } from '../errors.js';
 import { AppendOnlyLog } from './run-journal.js';
+import { tempDir } from '../../test/helpers.js';
 
 interface Entry {
   n: number;
@@ -16,7 +16,7 @@ let root: string;
 let counter = 0;
 
 before(() => {
-  root = mkdtempSync(join(tmpdir(), 'mb-run-journal-'));
+  root = tempDir('mb-run-journal-');
 });
 
 after(() => {

@@ -1,17 +1,17 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { AppendOnlyLog } from './run-journal.js';
 import { RunStore, type CommittedBatch, type StoreRecord } from './run-store.js';
+import { tempDir } from '../../test/helpers.js';
 
 let root: string;
 let counter = 0;
 const open: RunStore[] = [];
 
 before(() => {
-  root = mkdtempSync(join(tmpdir(), 'mb-run-store-'));
+  root = tempDir('mb-run-store-');
 });
 
 afterEach(async () => {

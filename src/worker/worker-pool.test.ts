@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { WorkerPool, type AttemptOutcome, type AttemptTask, type NodeFailure } from './worker-pool.js';
+import { tempDir } from '../../test/helpers.js';
 
 describe('WorkerPool: a process that cannot be started', () => {
   it('fails the node (no throw out of start(), no hang) when fork throws, e.g. on a NUL byte in the environment', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'mb-pool-'));
+    const dir = tempDir('mb-pool-');
     const failures: NodeFailure[] = [];
     const failed = new Promise<void>((resolve) => {
       const pool = new WorkerPool(
@@ -49,7 +49,7 @@ describe('WorkerPool: a process that cannot be started', () => {
 describe('WorkerPool: speculative copies', () => {
   /** A pool of 2 real worker processes running a script that sleeps on a file named slow-*, once per marker. */
   function copyPool(tasksPerProcess = 1) {
-    const dir = mkdtempSync(join(tmpdir(), 'mb-pool-copy-'));
+    const dir = tempDir('mb-pool-copy-');
     writeFileSync(
       join(dir, 'script.mjs'),
       [

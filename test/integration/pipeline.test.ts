@@ -109,6 +109,8 @@ jobs:
     const result = await runCli(['run', job.file, '--json'], { home: job.home });
     assert.equal(result.code, 1, result.stderr);
     const summary = JSON.parse(result.stdout);
+    // Failed once in a full `npm test` (its outputs empty), not reproduced alone or under load: say why if it does again.
+    assert.equal(summary.steps.mpi.status, 'succeeded', `the mpi step: ${summary.steps.mpi.reason}; its log: ${readFileSync(join(summary.steps.mpi.runDir, 'logs', 'user', 'std_log.txt'), 'utf8').slice(-2000)}`);
     const out = join(summary.steps.mpi.runDir, 'outputs', 'out');
     const lines = readdirSync(out).sort().map((name) => readFileSync(join(out, name), 'utf8').trim());
     assert.deepEqual(lines, ['0 4 0 0 0 127.0.0.1', '1 4 1 0 1 127.0.0.1', '2 4 0 1 2 127.0.0.1', '3 4 1 1 3 127.0.0.1']);
