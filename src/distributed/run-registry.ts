@@ -112,7 +112,7 @@ export async function releaseNode(redis: Redis, keys: RunRegistryKeys, runId: st
 
 /**
  * Tries in flight per worker process, from the measured run() time: 2 for slow mini-batches (so
- * agents share the work), up to 32 for quick ones (so none waits a Redis round trip). The
+ * agents share the work), up to 64 for quick ones (so none waits a Redis round trip). The
  * driver sizes its window with it and each agent its BullMQ concurrency, from the same numbers.
  */
 export function inFlightPerProcess(averageRunMs: number | undefined): number {

@@ -78,14 +78,14 @@ export const REDIS_COMPUTE_DEFAULTS = {
    * Tries in flight per worker process at most. Quick mini-batches need many in flight or
    * every one waits a Redis round trip; the driver sizes the window from measured run() time.
    */
-  maxTasksPerProcess: 32,
+  maxTasksPerProcess: 64,
   /** The window covers this much run() time per process (ms). */
   inFlightTargetMs: 50,
   /**
    * Tries per BullMQ job at most. A bundle holds half a process's window (so at least two per
    * process keep it fed), which is one try for mini-batches slower than inFlightTargetMs / 4.
    */
-  maxTasksPerBundle: 16,
+  maxTasksPerBundle: 32,
 } as const;
 
 /** The config file naming computes; looked for in the current folder, then in the user's home. */
