@@ -3,7 +3,7 @@
  * bridge, calls init() once, then run() for each mini-batch it is sent, one at a time (the
  * controller may send the next one early so no time is lost between batches).
  */
-import './tier-up.js'; // first: before the other modules' functions are first called
+import { noteRunTime } from './tier-up.js'; // first: before the other modules' functions are first called
 import { OverheadTimeoutError, loadMiniBatch, preloadReader, vanishedInputFile, type LoadedMiniBatch } from '../data/load-mini-batch.js';
 import { serializeError } from '../errors.js';
 import { createBaseContext, miniBatchContext, type EntryScriptContext, type MiniBatchSignal } from '../bridges/entry-script-context.js';
@@ -124,6 +124,7 @@ async function runOne(task: TaskMessage): Promise<void> {
   try {
     const returned = await script.run(loaded.data, ctx);
     const runMs = performance.now() - started;
+    noteRunTime(runMs);
     if (current.timedOut) {
       deliver({ t: 'failed', id: task.id, attempt: task.attempt, reason: 'timeout', error: serializeError(current.timedOut), runMs });
       return;
