@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
@@ -50,6 +50,18 @@ describe('the CLI compiled from its code cache', () => {
     writeFileSync(cache, 'not a V8 code cache');
     run();
     assert.ok(readFileSync(cache).length > 1000, 'a rejected cache is replaced');
+
+    // A cache another command made holds less of what a run needs: the next run replaces it, once.
+    rmSync(cache);
+    const version = spawnSync(process.execPath, [join(pkg, 'bin', 'minibatch.js'), '--version'], { encoding: 'utf8' });
+    assert.equal(version.status, 0, version.stderr);
+    const byVersion = readFileSync(cache);
+    run();
+    const byRun = readFileSync(cache);
+    assert.ok(byRun.length > byVersion.length, `a run replaced the cache --version made (${byVersion.length} -> ${byRun.length} bytes)`);
+    spawnSync(process.execPath, [join(pkg, 'bin', 'minibatch.js'), '--version'], { encoding: 'utf8' });
+    run();
+    assert.deepEqual(readFileSync(cache), byRun, 'a run\'s cache is kept: by --version and by the next run');
     const rows = await parquetReadObjects({ file: await asyncBufferFromFile(join(work, 'out', 'rows.parquet')) });
     assert.deepEqual(rows.map((row) => Number(row.id)), [1, 2, 3]);
   });
