@@ -41,8 +41,13 @@ export function machineNote(): Record<string, string | number> {
  * Merges `section` into `bench/results/<yyyy-mm-dd>.json` under `key`, so the two benchmarks
  * of one day share a file and neither erases the other's figures.
  */
-export function writeResults(key: string, section: unknown): string {
-  const path = join(BENCH_DIR, 'results', `${new Date().toISOString().slice(0, 10)}.json`);
+/**
+ * Merges `section` under `key` into the day's results file. `day` (yyyy-mm-dd) defaults to
+ * today; a run that reads the file first passes the day it read, so a run across midnight
+ * writes where it read.
+ */
+export function writeResults(key: string, section: unknown, day = new Date().toISOString().slice(0, 10)): string {
+  const path = join(BENCH_DIR, 'results', `${day}.json`);
   mkdirSync(dirname(path), { recursive: true });
   let existing: Record<string, unknown> = {};
   try {

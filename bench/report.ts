@@ -1,6 +1,7 @@
 /*
- * bench/RESULTS.md from a day's results JSON (its `suite` key): one table per workload, the
- * machine, the load average. Run alone to regenerate: node --import tsx bench/report.ts [yyyy-mm-dd]
+ * bench/RESULTS.md from the results JSON (their `suite` key): one table per workload, the
+ * machine, the load average. Each workload's newest run across the day files, or one day's with
+ * a date. Run alone to regenerate: node --import tsx bench/report.ts [yyyy-mm-dd]
  */
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -24,12 +25,13 @@ function row(r: ResultRow): string[] {
   return [r.configuration, r.runner, wall, `${num(r.metric.value, r.metric.value !== null && Math.abs(r.metric.value) < 10 ? 2 : 1)} ${r.metric.unit}`.trim(), ratios ? `${ratios} (${r.ratioOf})` : '', r.target ?? '', r.met === undefined || r.met === null ? '' : r.met ? '**met**' : '**not met**', r.note ?? ''].map(cell);
 }
 
-export function renderResults(day: string, suite: SuiteSection): string {
+export function renderResults(days: readonly string[], suite: SuiteSection): string {
   const m = suite.machine;
+  const sources = days.map((day) => `\`bench/results/${day}.json\``).join(', ');
   const out: string[] = [
     '# Benchmark results',
     '',
-    `Generated from \`bench/results/${day}.json\` by \`bench/report.ts\` (\`npm run bench\` writes both). How each figure is computed: \`bench/README.md\`.`,
+    `Generated from ${sources} by \`bench/report.ts\` (\`npm run bench\` writes both; each workload's newest run). How each figure is computed: \`bench/README.md\`.`,
     '',
     `Machine: ${m.cpuModel}, ${m.cpus} cores, ${m.memoryGb} GB, ${m.platform}; Node ${m.node}, ${m.python}; GNU parallel ${m.gnuParallel}. Command of the last run: \`${suite.command}\` (each workload says the run it comes from).`,
     '',
@@ -51,13 +53,30 @@ export function renderResults(day: string, suite: SuiteSection): string {
   return `${out.join('\n').trimEnd()}\n`;
 }
 
+/** RESULTS.md from one day's file, or from each workload's newest run across the day files (in the suite's workload order). */
 export function writeResultsMarkdown(day?: string): string {
-  const file = day ? `${day}.json` : readdirSync(join(BENCH_DIR, 'results')).filter((name) => /^\d{4}-\d{2}-\d{2}\.json$/.test(name)).sort().at(-1);
-  if (!file) throw new Error('no results file');
-  const json = JSON.parse(readFileSync(join(BENCH_DIR, 'results', file), 'utf8')) as { suite?: SuiteSection };
-  if (!json.suite) throw new Error(`${file} has no suite section: run npm run bench`);
+  const files = day ? [`${day}.json`] : readdirSync(join(BENCH_DIR, 'results')).filter((name) => /^\d{4}-\d{2}-\d{2}\.json$/.test(name)).sort();
+  let merged: SuiteSection | undefined;
+  const used = new Set<string>();
+  const from = new Map<string, string>();
+  for (const file of files) {
+    const suite = (JSON.parse(readFileSync(join(BENCH_DIR, 'results', file), 'utf8')) as { suite?: SuiteSection }).suite;
+    if (!suite) continue;
+    merged = { ...suite, workloads: { ...merged?.workloads } };
+    for (const [key, workload] of Object.entries(suite.workloads)) {
+      const current = merged.workloads[key];
+      if (!current || current.at <= workload.at) {
+        merged.workloads[key] = workload;
+        from.set(key, file.replace('.json', ''));
+      }
+    }
+  }
+  if (!merged) throw new Error(day ? `${day}.json has no suite section: run npm run bench` : 'no results file with a suite section: run npm run bench');
+  const ordered = Object.keys(merged.workloads).sort((a, b) => Number(a.slice(1)) - Number(b.slice(1)));
+  merged.workloads = Object.fromEntries(ordered.map((key) => [key, merged.workloads[key] as SuiteSection['workloads'][string]]));
+  for (const key of ordered) used.add(from.get(key) ?? '');
   const path = join(BENCH_DIR, 'RESULTS.md');
-  writeFileSync(path, renderResults(file.replace('.json', ''), json.suite));
+  writeFileSync(path, renderResults([...used].sort(), merged));
   return path;
 }
 

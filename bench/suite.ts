@@ -96,8 +96,8 @@ async function record(keys: string[], go: () => Promise<Record<string, WorkloadR
   }
   const ordered = Object.fromEntries(ALL.filter((k) => workloads[k]).map((k) => [k, workloads[k]]));
   const section: Omit<SuiteSection, 'at'> = { machine, command, workloads: ordered as SuiteSection['workloads'] };
-  writeResults('suite', section);
-  writeResultsMarkdown(today);
+  writeResults('suite', section, today);
+  writeResultsMarkdown();
   console.log(`${keys.join('+')} done in ${seconds} s; load average ${load().join(', ')}`);
 }
 
