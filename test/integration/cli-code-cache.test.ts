@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { isAscii } from 'node:buffer';
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -42,6 +43,8 @@ describe('the CLI compiled from its code cache', () => {
     };
 
     assert.equal(existsSync(cache), false);
+    // bin/minibatch.js reads an ASCII bundle as one-byte text (scripts/bundle.mjs escapes the rest).
+    assert.ok(isAscii(readFileSync(join(pkg, 'dist', 'bundle', 'main.cjs'))), 'main.cjs is ASCII');
     run();
     assert.ok(existsSync(cache), 'written as the first run exited');
     const written = readFileSync(cache);
