@@ -23,7 +23,9 @@ const { Script } = require('node:vm');
  * this machine and kills it otherwise; it is forked as src/worker/worker-process.ts forks spares.
  */
 const [command, verb] = process.argv.slice(2);
-if ((command === 'run' || (command === 'job' && verb === 'create')) && mayWantNodeWorkers(process.argv.slice(3))) {
+/** A command that runs a job: it forks a worker ahead, and its code cache is the one to keep. */
+const isRun = command === 'run' || (command === 'job' && verb === 'create');
+if (isRun && mayWantNodeWorkers(process.argv.slice(3))) {
   try {
     const worker = fork(join(__dirname, '../dist/bundle/worker-main.js'), [], { execArgv: [], serialization: 'json', stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
     worker.on('error', () => {}); // the engine forks its own
@@ -80,7 +82,6 @@ const script = new Script(`(function (exports, require, module, __filename, __di
  * run made it.
  */
 const runMarker = `${cacheFile}.by-run`;
-const isRun = command === 'run' || (command === 'job' && verb === 'create');
 if (cachedData === undefined || script.cachedDataRejected || (isRun && !existsSync(runMarker))) {
   process.once('exit', () => {
     try {

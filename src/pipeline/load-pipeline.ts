@@ -62,7 +62,6 @@ export function applyPipelineOverrides(source: YamlSource, sets: readonly string
   applyOverrides(source, sets);
 }
 
-
 /** `azureml://datastores/<name>/paths/<p>` is a folder of the minibatch home here: `<home>/datastores/<name>/<p>`. */
 export function mapDatastorePath(path: string, home: string): string {
   const match = /^azureml:\/\/datastores\/([^/]+)\/paths\/(.*)$/.exec(path);
