@@ -111,7 +111,9 @@ describe('studio in a browser', { skip: NO_CHROMIUM, timeout: 300_000 }, () => {
     assert.equal(readLines(job.output).length, 10_000);
     const runId = JSON.parse(result.stdout).runId as string;
     await page.goto(`${base}/#/run/${runId}`);
-    await page.waitForSelector('#batch-table tbody tr');
+    // The page before (a pipeline step's) has a batch table too: wait for this run's, not that one's
+    // (matching the old table's rows, then counting the new table's before its first load, failed once).
+    await page.waitForFunction(() => document.querySelector('#batch-info')?.textContent === '1–100 of 10000');
     assert.equal(await page.locator('#batch-table tbody tr').count(), 100);
     assert.equal(await page.textContent('#batch-info'), '1–100 of 10000');
     await page.click('#batch-next');
