@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { RunFingerprint } from '../store/run-store.js';
 import type { ResolvedInput } from '../spec/resolve-job.js';
-import { describeChanges, fingerprintInput, fingerprintInputsApart, inProcessFingerprintFiles } from './fingerprint.js';
+import { describeChanges, fingerprintInput, fingerprintInputsApart } from './fingerprint.js';
 import { tempDir } from '../../test/helpers.js';
 
 const base: RunFingerprint = { sets: [], jobSha256: 'j', codeSha256: 'c' };
@@ -52,24 +52,35 @@ describe('input fingerprint', () => {
     assert.deepEqual(describeChanges({ ...base, inputs: [before] }, { ...base, inputs: [now] }, 'job.yml', 'src'), [`input data (${dir}) changed: 5001 files before, 5002 now`]);
   });
 
-  it('beside the run: small inputs in this process, past 500 files in all in a child process, with the same result', async () => {
+  it('beside the run: small inputs in this thread, past 500 files in all in a worker thread, with the same result', async () => {
     const asset = (name: string, path: string) => ({ kind: 'asset', name, path, sourcePath: path }) as unknown as ResolvedInput;
     const small = folder(3);
     const large = folder(499);
-    // 3 + 499 files: the second input goes past the budget, so both are fingerprinted by the child
+    // 3 + 499 files: the second input goes past the budget, so both are fingerprinted by the thread
     const inputs = { a: asset('a', small), b: asset('b', large) };
     const apart = await fingerprintInputsApart(inputs);
     assert.deepEqual(apart, [await fingerprintInput('a', small), await fingerprintInput('b', large)]);
     assert.deepEqual(await fingerprintInputsApart({ a: asset('a', small) }), [await fingerprintInput('a', small)]);
     assert.deepEqual(await fingerprintInputsApart({ missing: asset('missing', join(small, 'nope')) }), [await fingerprintInput('missing', join(small, 'nope'))]);
+    // A missing input beside a large one: the thread answers for both.
+    assert.deepEqual(await fingerprintInputsApart({ missing: asset('missing', join(small, 'nope')), b: asset('b', large) }, 10), [
+      await fingerprintInput('missing', join(small, 'nope')),
+      await fingerprintInput('b', large),
+    ]);
     // A larger budget keeps both here, walked in slices (499 files: several of 128): the same result.
     assert.deepEqual(await fingerprintInputsApart(inputs, 1_000), apart);
   });
 
-  it('walks up to 25,000 files in the controller when the workers take every core but its own, 500 when a core is free for a child', () => {
-    assert.equal(inProcessFingerprintFiles(2, 2), 25_000);
-    assert.equal(inProcessFingerprintFiles(2, 3), 25_000);
-    assert.equal(inProcessFingerprintFiles(2, 4), 500);
-    assert.equal(inProcessFingerprintFiles(0, 2), 500, 'workers elsewhere (a Redis compute)');
+  it('an input the thread cannot list is an input error that names what is wrong', async () => {
+    const asset = (name: string, path: string) => ({ kind: 'asset', name, path, sourcePath: path }) as unknown as ResolvedInput;
+    const dir = folder(20);
+    // Past the budget before the folder with the bad name is listed: the thread meets it.
+    mkdirSync(join(dir, 'z'));
+    writeFileSync(Buffer.concat([Buffer.from(join(dir, 'z/')), Buffer.from([0xff, 0x2e, 0x74, 0x78, 0x74])]), 'x');
+    await assert.rejects(fingerprintInputsApart({ data: asset('data', dir) }, 5), (error: Error & { code?: string }) => {
+      assert.equal(error.code, 'E_JOB_INVALID', 'the code of the error met in the thread');
+      assert.match(error.message, /z: the file name "\\xff.txt" is not valid UTF-8/);
+      return true;
+    });
   });
 });

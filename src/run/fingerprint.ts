@@ -1,12 +1,12 @@
 import { createHash, hash as hashOnce } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { basename, relative } from 'node:path';
 import { listFileChunks, listFiles } from '../data/file-list.js';
-import { InvalidInputError, MinibatchError } from '../errors.js';
+import { InvalidInputError, MinibatchError, type ErrorCode } from '../errors.js';
 import type { ResolvedInput } from '../spec/resolve-job.js';
 import type { InputFingerprint, RunFingerprint } from '../store/run-store.js';
-import { childModule, runOneShotChild } from '../worker/one-shot-child.js';
+import { childModule } from '../worker/one-shot-child.js';
+import { runOneShotThread } from '../worker/one-shot-thread.js';
 
 /** Inputs of more files than this keep only their hash: a resume then says "changed", not how. */
 const MAX_LISTED_FILES = 5_000;
@@ -15,7 +15,7 @@ const ENTRY_BYTES = 12;
 /**
  * What a run starts from: the job file's text, its overrides and the code folder's content.
  * The inputs are fingerprinted apart (fingerprintInputs): stat'ing a million files takes
- * seconds, so a fresh run does it in a child process beside its first mini-batches, and only a
+ * seconds, so a fresh run does it in a thread beside its first mini-batches, and only a
  * resume waits for it.
  */
 export async function fingerprintRun(jobFile: string, sets: readonly string[], code: string): Promise<RunFingerprint> {
@@ -41,10 +41,10 @@ export async function fingerprintInputs(inputs: Readonly<Record<string, Resolved
 
 /**
  * Every asset input's fingerprint, beside the run. Up to `inProcessFiles` files in all are
- * walked here, in slices the controller dispatches between; past that the walk moves to a child
- * process: stat'ing a million files keeps a thread busy for seconds, which the controller needs
+ * walked here, in slices the controller dispatches between; past that the walk moves to a worker
+ * thread: stat'ing a million files keeps a thread busy for seconds, which the controller needs
  * for dispatching meanwhile. The inputs are listed first (no stat): a walk here that ran past
- * the budget would have been done again by the child.
+ * the budget would have been done again by the thread.
  */
 export async function fingerprintInputsApart(inputs: Readonly<Record<string, ResolvedInput>>, inProcessFiles = IN_PROCESS_FILES): Promise<InputFingerprint[]> {
   const request: FingerprintRequest = Object.values(inputs).flatMap((input) => (input.kind === 'asset' ? [{ name: input.name, path: input.sourcePath }] : []));
@@ -62,31 +62,23 @@ export async function fingerprintInputsApart(inputs: Readonly<Record<string, Res
     for (const [index, { name, path }] of request.entries()) here.push(await fingerprintListed(name, path, [listed[index] ?? []]));
     return here;
   }
-  const answer = await runOneShotChild<FingerprintAnswer>(FINGERPRINT_MAIN, request, 'input fingerprint');
-  if ('error' in answer) throw new InvalidInputError('E_INPUT_NOT_FOUND', answer.error);
+  const answer = await runOneShotThread<FingerprintAnswer>(FINGERPRINT_MAIN, request, 'input fingerprint');
+  if ('error' in answer) throw new InvalidInputError(answer.code ?? 'E_INPUT_NOT_FOUND', answer.error);
   return answer.inputs;
 }
 
-/** Inputs of up to this many files in all are fingerprinted in the controller's process, when a core is free for a child. */
+/**
+ * Inputs of up to this many files in all are fingerprinted in the controller's own thread: a
+ * thread's start-up (~20 ms of CPU) pays off past a few hundred stats. Above it, a thread took
+ * W1's 20,000 files off the controller: 4 % less wall time for 5 % more CPU (a child process
+ * before it: the same wall time for 13 % more CPU, as it competed with the workers for cores).
+ */
 const IN_PROCESS_FILES = 500;
-/** The same when the job's processes take every core but the controller's: ~0.3 s of stats here. */
-const IN_PROCESS_FILES_NO_FREE_CORE = 25_000;
 /** The in-process walk lets the event loop run after this many files. */
 const FILES_PER_SLICE = 128;
 
-/**
- * How many input files in all the controller fingerprints itself, beside `localProcesses` worker
- * processes on this machine. A child process costs a Node start-up (~0.1 s of CPU) and pays off
- * only on a core nobody else needs; on a machine the workers fill, it competed with them and the
- * controller alike (W1's 20,000 files: 13 % of the job's CPU and 7 % of its wall time more than
- * walking them here, measured).
- */
-export function inProcessFingerprintFiles(localProcesses: number, cores = availableParallelism()): number {
-  return cores > localProcesses + 1 ? IN_PROCESS_FILES : IN_PROCESS_FILES_NO_FREE_CORE;
-}
-
 export type FingerprintRequest = { name: string; path: string }[];
-export type FingerprintAnswer = { inputs: InputFingerprint[] } | { error: string };
+export type FingerprintAnswer = { inputs: InputFingerprint[] } | { error: string; code?: ErrorCode };
 
 const FINGERPRINT_MAIN = childModule('fingerprint-main', import.meta.url);
 

@@ -1,7 +1,7 @@
 import { cpSync, writeFileSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { InvalidInputError } from '../errors.js';
-import { describeChanges, fingerprintInputs, fingerprintInputsApart, fingerprintRun, inProcessFingerprintFiles } from './fingerprint.js';
+import { describeChanges, fingerprintInputs, fingerprintInputsApart, fingerprintRun } from './fingerprint.js';
 import { findPython, type PythonInterpreter } from '../bridges/python-interpreter.js';
 import { loadComputeConfig } from '../spec/compute-config.js';
 import { checkCondaFile } from './conda-check.js';
@@ -164,12 +164,12 @@ export async function runParallelJob(options: RunJobOptions): Promise<RunJobResu
   }
   // Started once: at the first commit, a second into the run, or at its end, whichever comes first.
   // Begun beside the worker processes' start-up, its stats (and then its child process, for a
-  // large input) took the CPU they needed: the first task of a 10,000-file job came ~150 ms later.
+  // large input, its thread) took the CPU they needed: the first task of a 10,000-file job came ~150 ms later.
   const fingerprintFreshRun = () => {
     if (resuming || inputsFingerprinted) return;
     const journaled = store;
     fingerprintPending = true;
-    inputsFingerprinted = fingerprintInputsApart(job.inputs, inProcessFingerprintFiles(job.compute.kind === 'local' ? job.instanceCount * job.processesPerInstance : 0))
+    inputsFingerprinted = fingerprintInputsApart(job.inputs)
       .finally(() => (fingerprintPending = false))
       .then((inputs) => {
         journaled.recordInputs(inputs);

@@ -168,3 +168,73 @@ describe('WorkerPool: speculative copies', () => {
     }
   });
 });
+
+describe('WorkerPool: tasks go out in few writes', () => {
+  it('tasks assigned one at a time to a process with work in hand share a write', async () => {
+    const dir = tempDir('mb-pool-writes-');
+    // The script counts the 'run' messages its process receives, in a file; its first run()
+    // sleeps, so the process holds every task dispatched meanwhile.
+    writeFileSync(
+      join(dir, 'script.mjs'),
+      [
+        "import { writeFileSync } from 'node:fs';",
+        'let runMessages = 0;',
+        "export function init() { process.on('message', (message) => { if (message.t === 'run') runMessages++; }); }",
+        'let first = true;',
+        'export async function run(files) {',
+        '  if (first) { first = false; await new Promise((resolve) => setTimeout(resolve, 500)); }',
+        `  writeFileSync(${JSON.stringify(join(dir, 'messages'))}, String(runMessages));`,
+        '  return files;',
+        '}',
+      ].join('\n'),
+    );
+    writeFileSync(join(dir, 'a.txt'), 'x\n');
+    const outcomes: AttemptOutcome[] = [];
+    let ready = () => {};
+    let finished = () => {};
+    const pool = new WorkerPool(
+      {
+        nodeRank: 0,
+        processes: 1,
+        firstGlobalRank: 0,
+        setup: { entryScript: join(dir, 'script.mjs'), code: dir, worldSize: 1, programArguments: [], inputs: {}, outputs: {}, loggingLevel: 'INFO', timeoutMs: 60_000, overheadTimeoutMs: 10_000, appendRowHeader: false },
+        env: {},
+        cwd: dir,
+        timeoutMs: 60_000,
+        killGraceMs: 1_000,
+        maxInitFailures: 1,
+        tasksPerProcess: 64,
+        logs: { stdout: (_, p) => join(dir, `out-${p}.txt`), stderr: (_, p) => join(dir, `err-${p}.txt`), error: (_, p) => join(dir, `error-${p}.txt`) },
+        runtime: { kind: 'node' },
+      },
+      {
+        onOutcome: (outcome) => {
+          outcomes.push(outcome);
+          if (outcomes.length === 40) finished();
+        },
+        onReturned: () => assert.fail('no task is handed back'),
+        onCapacity: () => ready(),
+        onLog: () => {},
+        onNodeFailed: (failure) => assert.fail(failure.message),
+      },
+    );
+    const isReady = new Promise<void>((resolve) => (ready = resolve));
+    const allDone = new Promise<void>((resolve) => (finished = resolve));
+    pool.start();
+    try {
+      await isReady;
+      // One task per microtask, as the partitioner feeds tasks from its listing.
+      for (let id = 1; id <= 40; id++) {
+        pool.dispatch({ batch: { id, items: 1, descriptor: { kind: 'files', files: [join(dir, 'a.txt')] } }, attempt: 1 });
+        await Promise.resolve();
+      }
+      await allDone;
+      assert.ok(outcomes.every((outcome) => outcome.returned === 1 && !outcome.failure));
+      const messages = Number(readFileSync(join(dir, 'messages'), 'utf8'));
+      // The first 4 tasks go at once (the process holds fewer than 4); the other 36 in one write.
+      assert.equal(messages, 5, `40 tasks reached the process in ${messages} messages`);
+    } finally {
+      await pool.terminate();
+    }
+  });
+});

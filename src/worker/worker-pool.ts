@@ -120,6 +120,9 @@ class Slot {
   ) {}
 }
 
+/** Tasks a process holds from which a new task waits for others to share its write (#assign). */
+const TASKS_IN_HAND_TO_WAIT = 4;
+
 /**
  * The worker processes of one node. Keeps `processes` child processes alive, feeds each its
  * tasks, enforces the run() timeout by killing, replaces dead or timed-out processes (which
@@ -231,11 +234,16 @@ export class WorkerPool {
     if (slot.tasks.length === 1) this.#startHead(slot);
     if (slot.outgoing.length === 0) {
       const child = slot.child;
-      queueMicrotask(() => {
+      const flush = () => {
         const tasks = slot.outgoing;
         slot.outgoing = [];
         if (slot.child === child) this.#send(slot, { t: 'run', tasks });
-      });
+      };
+      // A process with work in hand can wait for the end of this turn of the event loop, so
+      // that the tasks assigned meanwhile go in the same write: fed one at a time by the
+      // partitioner, a quick job's 10,000 tasks were ~9,400 writes, ~20 µs of the controller each.
+      if (slot.tasks.length - 1 >= TASKS_IN_HAND_TO_WAIT) setImmediate(flush);
+      else queueMicrotask(flush);
     }
     slot.outgoing.push({ id: task.batch.id, attempt: task.attempt, items: task.batch.items, descriptor: task.batch.descriptor });
   }
