@@ -52,33 +52,35 @@ describe('input fingerprint', () => {
     assert.deepEqual(describeChanges({ ...base, inputs: [before] }, { ...base, inputs: [now] }, 'job.yml', 'src'), [`input data (${dir}) changed: 5001 files before, 5002 now`]);
   });
 
-  it('beside the run: small inputs in this thread, past 500 files in all in a worker thread, with the same result', async () => {
+  it('beside the run: the same result walked here (up to 500 files in all), in a thread given the listing, or in a child process (past 100,000)', async () => {
     const asset = (name: string, path: string) => ({ kind: 'asset', name, path, sourcePath: path }) as unknown as ResolvedInput;
     const small = folder(3);
     const large = folder(499);
-    // 3 + 499 files: the second input goes past the budget, so both are fingerprinted by the thread
+    const missing = join(small, 'nope');
+    const expected = [await fingerprintInput('a', small), await fingerprintInput('b', large)];
+    // 3 + 499 files: past the in-process budget, so both go to the thread.
     const inputs = { a: asset('a', small), b: asset('b', large) };
-    const apart = await fingerprintInputsApart(inputs);
-    assert.deepEqual(apart, [await fingerprintInput('a', small), await fingerprintInput('b', large)]);
-    assert.deepEqual(await fingerprintInputsApart({ a: asset('a', small) }), [await fingerprintInput('a', small)]);
-    assert.deepEqual(await fingerprintInputsApart({ missing: asset('missing', join(small, 'nope')) }), [await fingerprintInput('missing', join(small, 'nope'))]);
-    // A missing input beside a large one: the thread answers for both.
-    assert.deepEqual(await fingerprintInputsApart({ missing: asset('missing', join(small, 'nope')), b: asset('b', large) }, 10), [
-      await fingerprintInput('missing', join(small, 'nope')),
-      await fingerprintInput('b', large),
-    ]);
-    // A larger budget keeps both here, walked in slices (499 files: several of 128): the same result.
-    assert.deepEqual(await fingerprintInputsApart(inputs, 1_000), apart);
+    assert.deepEqual(await fingerprintInputsApart(inputs), expected);
+    assert.deepEqual(await fingerprintInputsApart({ a: asset('a', small) }), [expected[0]]);
+    assert.deepEqual(await fingerprintInputsApart({ missing: asset('missing', missing) }), [await fingerprintInput('missing', missing)]);
+    // Past the thread's budget: a child process lists and stats them.
+    assert.deepEqual(await fingerprintInputsApart(inputs, { inProcessFiles: 10, threadFiles: 100 }), expected);
+    // A missing input beside a large one, in the thread and in the child.
+    for (const placement of [{ inProcessFiles: 10, threadFiles: 1_000 }, { inProcessFiles: 10, threadFiles: 100 }]) {
+      assert.deepEqual(await fingerprintInputsApart({ missing: asset('missing', missing), b: asset('b', large) }, placement), [await fingerprintInput('missing', missing), expected[1]]);
+    }
+    // A larger budget keeps both here, walked in slices (499 files: several of 128).
+    assert.deepEqual(await fingerprintInputsApart(inputs, { inProcessFiles: 1_000, threadFiles: 2_000 }), expected);
   });
 
-  it('an input the thread cannot list is an input error that names what is wrong', async () => {
+  it('an input the child process cannot list is an input error that names what is wrong', async () => {
     const asset = (name: string, path: string) => ({ kind: 'asset', name, path, sourcePath: path }) as unknown as ResolvedInput;
     const dir = folder(20);
-    // Past the budget before the folder with the bad name is listed: the thread meets it.
+    // Past the thread's budget before the folder with the bad name is listed: the child meets it.
     mkdirSync(join(dir, 'z'));
     writeFileSync(Buffer.concat([Buffer.from(join(dir, 'z/')), Buffer.from([0xff, 0x2e, 0x74, 0x78, 0x74])]), 'x');
-    await assert.rejects(fingerprintInputsApart({ data: asset('data', dir) }, 5), (error: Error & { code?: string }) => {
-      assert.equal(error.code, 'E_JOB_INVALID', 'the code of the error met in the thread');
+    await assert.rejects(fingerprintInputsApart({ data: asset('data', dir) }, { inProcessFiles: 1, threadFiles: 5 }), (error: Error & { code?: string }) => {
+      assert.equal(error.code, 'E_JOB_INVALID', 'the code of the error met in the child');
       assert.match(error.message, /z: the file name "\\xff.txt" is not valid UTF-8/);
       return true;
     });

@@ -5,7 +5,7 @@ import { listFileChunks, listFiles } from '../data/file-list.js';
 import { InvalidInputError, MinibatchError, type ErrorCode } from '../errors.js';
 import type { ResolvedInput } from '../spec/resolve-job.js';
 import type { InputFingerprint, RunFingerprint } from '../store/run-store.js';
-import { childModule } from '../worker/one-shot-child.js';
+import { childModule, runOneShotChild } from '../worker/one-shot-child.js';
 import { runOneShotThread } from '../worker/one-shot-thread.js';
 
 /** Inputs of more files than this keep only their hash: a resume then says "changed", not how. */
@@ -40,44 +40,54 @@ export async function fingerprintInputs(inputs: Readonly<Record<string, Resolved
 }
 
 /**
- * Every asset input's fingerprint, beside the run. Up to `inProcessFiles` files in all are
- * walked here, in slices the controller dispatches between; past that the walk moves to a worker
- * thread: stat'ing a million files keeps a thread busy for seconds, which the controller needs
- * for dispatching meanwhile. The inputs are listed first (no stat): a walk here that ran past
- * the budget would have been done again by the thread.
+ * Every asset input's fingerprint, beside the run, where it costs the controller least. The
+ * inputs are listed first (no stat) to choose, up to `placement.threadFiles` files in all:
+ * - up to `inProcessFiles` in all, they are walked here, in slices the controller dispatches between;
+ * - up to `threadFiles`, their listing goes to a worker thread, which stats them: a stat and
+ *   its `Stats` object per file is time the controller's thread needs for dispatching;
+ * - past that, a child process lists and stats them: a thread's memory and the listing count in
+ *   the controller's (a child's start-up, ~0.1 s of CPU, is paid once for seconds of stats).
  */
-export async function fingerprintInputsApart(inputs: Readonly<Record<string, ResolvedInput>>, inProcessFiles = IN_PROCESS_FILES): Promise<InputFingerprint[]> {
+export async function fingerprintInputsApart(inputs: Readonly<Record<string, ResolvedInput>>, placement = FINGERPRINT_PLACEMENT): Promise<InputFingerprint[]> {
   const request: FingerprintRequest = Object.values(inputs).flatMap((input) => (input.kind === 'asset' ? [{ name: input.name, path: input.sourcePath }] : []));
   if (request.length === 0) return [];
   const listed: string[][] = [];
-  let budget = inProcessFiles;
+  let budget = placement.threadFiles;
   for (const { name, path } of request) {
     const files = await listUpTo(name, path, budget);
     if (!files) break;
     listed.push(files);
     budget -= files.length;
   }
-  if (listed.length === request.length) {
-    const here: InputFingerprint[] = [];
-    for (const [index, { name, path }] of request.entries()) here.push(await fingerprintListed(name, path, [listed[index] ?? []]));
-    return here;
+  if (listed.length < request.length) return answered(await runOneShotChild<FingerprintAnswer>(FINGERPRINT_MAIN, request, 'input fingerprint'));
+  if (placement.threadFiles - budget > placement.inProcessFiles) {
+    const withListings = request.map((input, index) => ({ ...input, files: listed[index] ?? [] }));
+    return answered(await runOneShotThread<FingerprintAnswer>(FINGERPRINT_MAIN, withListings, 'input fingerprint'));
   }
-  const answer = await runOneShotThread<FingerprintAnswer>(FINGERPRINT_MAIN, request, 'input fingerprint');
+  const here: InputFingerprint[] = [];
+  for (const [index, { name, path }] of request.entries()) here.push(await fingerprintListing(name, path, listed[index] ?? []));
+  return here;
+}
+
+function answered(answer: FingerprintAnswer): InputFingerprint[] {
   if ('error' in answer) throw new InvalidInputError(answer.code ?? 'E_INPUT_NOT_FOUND', answer.error);
   return answer.inputs;
 }
 
 /**
- * Inputs of up to this many files in all are fingerprinted in the controller's own thread: a
- * thread's start-up (~20 ms of CPU) pays off past a few hundred stats. Above it, a thread took
- * W1's 20,000 files off the controller: 4 % less wall time for 5 % more CPU (a child process
- * before it: the same wall time for 13 % more CPU, as it competed with the workers for cores).
+ * Where fingerprintInputsApart walks inputs, by their files in all. Measured on W1's 20,000
+ * files, 2 cores: the thread took 5 % off the job's wall time for 4 % more CPU than walking them
+ * in the controller, where a child process cost 13 % more CPU for no gain (it competed with the
+ * workers for cores). A thread's start-up (~20 ms of CPU) pays off past a few hundred stats.
+ * At a million files, the controller's peak memory (bench W5) grew from 119 to 148 MB with the
+ * thread, and to 137 MB with a child after 100,000 paths listed here; 25,000 leaves it at 119.
  */
-const IN_PROCESS_FILES = 500;
+export const FINGERPRINT_PLACEMENT = { inProcessFiles: 500, threadFiles: 25_000 };
 /** The in-process walk lets the event loop run after this many files. */
 const FILES_PER_SLICE = 128;
 
-export type FingerprintRequest = { name: string; path: string }[];
+/** The inputs to fingerprint; with `files`, their listing (a thread is given it: it was listed to choose the thread). */
+export type FingerprintRequest = { name: string; path: string; files?: string[] }[];
 export type FingerprintAnswer = { inputs: InputFingerprint[] } | { error: string; code?: ErrorCode };
 
 const FINGERPRINT_MAIN = childModule('fingerprint-main', import.meta.url);
@@ -85,6 +95,11 @@ const FINGERPRINT_MAIN = childModule('fingerprint-main', import.meta.url);
 /** One input's files (a missing optional input has none), by stat only. */
 export async function fingerprintInput(name: string, path: string): Promise<InputFingerprint> {
   return fingerprintListed(name, path, listingOf(path));
+}
+
+/** One input's fingerprint from its listing (as listUpTo made it), by stat only. */
+export async function fingerprintListing(name: string, path: string, files: readonly string[]): Promise<InputFingerprint> {
+  return fingerprintListed(name, path, [files]);
 }
 
 /** An input's files in runs, as fingerprints list them: none when it is missing, itself when a file. */

@@ -76,7 +76,7 @@ describe('job resume: the input must be unchanged', () => {
     const job = await stoppedRun();
     const journal = join(onlyRunDir(job.home), 'state', 'journal.log');
     const lines = readFileSync(journal, 'utf8').split('\n');
-    // A fresh run journals its inputs once its fingerprint thread answers; drop that, as a kill before it would.
+    // A fresh run journals its inputs once its fingerprint is known; drop that, as a kill before it would.
     const kinds = lines.map((line) => (line ? (JSON.parse(line.split('\t')[1] ?? '') as { k: string }).k : ''));
     assert.equal(kinds[0], 'run');
     assert.equal(kinds.filter((kind) => kind === 'inputs').length, 1, 'a new run journals its inputs once');
