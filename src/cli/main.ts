@@ -18,7 +18,14 @@ function buildProgram(): Command {
     .description('Run parallel jobs: split a big input into mini-batches and run an entry script over them on many worker processes.')
     .version(process.env.npm_package_version ?? '0.1.0')
     .exitOverride()
-    .showSuggestionAfterError(true);
+    .showSuggestionAfterError(true)
+    // A command validates each file it reads once: zod's JIT (a parser compiled per object schema
+    // on its first use) costs more than it saves then (a `minibatch run` started ~15 ms sooner
+    // without it). Set here, not where the schemas are: zod's config is global, and a library
+    // user's own parsing keeps its JIT.
+    .hook('preAction', async () => {
+      (await import('zod')).config({ jitless: true });
+    });
 
   const setOption = () => new Option('--set <key.path=value>', 'override a job field (repeatable)').argParser(collect).default([]);
   const computeOption = () => new Option('--compute <name>', 'run on this compute (`local` runs here whatever the job names)');
