@@ -40,7 +40,9 @@ export async function findPython(choice: PythonChoice): Promise<PythonInterprete
           : ['python3', 'python3 on PATH'];
   let output: string;
   try {
-    ({ stdout: output } = await run(candidate, ['-c', 'import sys; print("%d.%d.%d" % sys.version_info[:3])'], { timeout: 15_000 }));
+    // -S: no `site` (site-packages and their .pth files), which a version needs not: ~10 ms
+    // less of a Python job's start-up (Debian's python3, measured).
+    ({ stdout: output } = await run(candidate, ['-S', '-c', 'import sys; print("%d.%d.%d" % sys.version_info[:3])'], { timeout: 15_000 }));
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : (error as Error).message.split('\n')[0];
     throw new InvalidInputError('E_USAGE', `Python interpreter ${candidate} (from ${source}): ${reason}; a .py entry script needs Python ${MINIMUM.join('.')} or newer (choose one with --python or MINIBATCH_PYTHON)`);

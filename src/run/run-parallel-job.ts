@@ -108,9 +108,13 @@ export async function runParallelJob(options: RunJobOptions): Promise<RunJobResu
     computes: () => loadComputeConfig(),
     processesPerInstance: gpus.length > 0 ? 1 : undefined,
   });
-  // The input is looked at (MLTable, formats, headers) and the interpreter found before anything is written, too.
+  // The input is looked at (MLTable, formats, headers) and the interpreter found before anything
+  // is written, too: at once, since finding it waits for a Python process to answer. An input
+  // error is still reported first; the interpreter's is handled here until it is awaited.
+  const runtimeChosen = chooseRuntime(job, options.python);
+  runtimeChosen.catch(() => {});
   const plan = await planInput(job);
-  const runtime = await chooseRuntime(job, options.python);
+  const runtime = await runtimeChosen;
   // A Redis compute must answer before anything is written. Its modules (BullMQ, ioredis: hundreds
   // of CommonJS files, a second of start-up) are loaded only for it.
   const redis = job.compute.kind === 'redis' ? await import('../distributed/redis-backend.js') : undefined;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { FIXTURE_PYTHON, countMatching, findTestPython, makeJob, onlyRunDir, readLines, runCli } from '../helpers.js';
@@ -115,6 +115,18 @@ describe('Python entry scripts, unchanged from the reference', { skip: noPython 
     const result = await runCli(['run', job.jobFile, '--python', '/nonexistent/python9'], { home: job.home });
     assert.equal(result.code, 2);
     assert.match(result.stderr, /^minibatch: Python interpreter \/nonexistent\/python9 \(from --python\): not found; a \.py entry script needs Python 3\.8 or newer/m);
+    assert.equal(existsSync(job.home), false);
+  });
+
+  it('an input error is reported before an interpreter error, though the interpreter is looked for at once', async () => {
+    // An MLTable naming a file that is not there: found when the input is planned, beside the interpreter's search.
+    const job = pyJob('reference_file_scoring.py', { script: 'reference_file_scoring.py', files: 2, extra: { inputs: { data: { type: 'mltable', path: './table' } } } });
+    mkdirSync(join(job.dir, 'table'));
+    writeFileSync(join(job.dir, 'table', 'MLTable'), 'paths:\n  - file: ./nope.csv\ntransformations:\n  - read_delimited: {delimiter: ","}\n');
+    const result = await runCli(['run', job.jobFile, '--python', '/nonexistent/python9'], { home: job.home });
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /MLTable:2:5: paths\[0\]\.file: file not found: .*nope\.csv/);
+    assert.doesNotMatch(result.stderr, /Python interpreter/);
     assert.equal(existsSync(job.home), false);
   });
 
