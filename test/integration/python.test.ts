@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { FIXTURE_PYTHON, countMatching, findTestPython, makeJob, onlyRunDir, readLines, runCli } from '../helpers.js';
+import { FIXTURE_PYTHON, REPO, countMatching, findTestPython, makeJob, onlyRunDir, readLines, runCli } from '../helpers.js';
 
 
 const PYTHON = findTestPython();
@@ -116,6 +117,54 @@ describe('Python entry scripts, unchanged from the reference', { skip: noPython 
     assert.equal(result.code, 2);
     assert.match(result.stderr, /^minibatch: Python interpreter \/nonexistent\/python9 \(from --python\): not found; a \.py entry script needs Python 3\.8 or newer/m);
     assert.equal(existsSync(job.home), false);
+  });
+
+  it("run()'s parameters are read from its code object as inspect would read them, without importing inspect", () => {
+    // The bridge opens fds 3 and 4 when imported: the child gets both.
+    const check = [
+      'import functools, sys',
+      `sys.path.insert(0, ${JSON.stringify(join(REPO, 'python'))})`,
+      'import minibatch_bridge as bridge',
+      "assert 'inspect' not in sys.modules, 'inspect imported at start-up'",
+      'def one(mini_batch): pass',
+      'def two(mini_batch, ctx): pass',
+      'def default(mini_batch, ctx=None): pass',
+      'def star(*args): pass',
+      'def star_after(mini_batch, *rest): pass',
+      'def kw_only(mini_batch, *, ctx=None): pass',
+      'def positional_only(mini_batch, ctx, /): pass',
+      'def three(a, b, c): pass',
+      'def none(): pass',
+      'def three_defaults(a, b=1, c=2): pass',
+      'class Scorer:',
+      '    def run(self, mini_batch): pass',
+      '    def run2(self, mini_batch, ctx): pass',
+      '    def __call__(self, mini_batch, ctx): pass',
+      '    @staticmethod',
+      '    def static(mini_batch): pass',
+      'def wrapped(f):',
+      '    @functools.wraps(f)',
+      '    def wrapper(*args, **kwargs): return f(*args, **kwargs)',
+      '    return wrapper',
+      'scorer = Scorer()',
+      'cases = [one, two, default, star, star_after, kw_only, positional_only, three, none, three_defaults, scorer.run, scorer.run2, scorer, Scorer.static, wrapped(one), wrapped(two), lambda b: b, lambda b, c=1: b, functools.partial(two, 1), print]',
+      'for run in cases:',
+      '    plain = bridge._plain_parameter_counts(run)',
+      '    if plain is not None: assert plain == bridge._signature_parameter_counts(run), (run, plain, bridge._signature_parameter_counts(run))',
+      'arities = []',
+      'for run in cases:',
+      '    try: arities.append(bridge._arity(run, "s.py"))',
+      '    except bridge.ContractError: arities.append("refused")',
+      'print(arities)',
+      "print(sorted(run.__name__ for run in cases if callable(run) and hasattr(run, '__name__') and bridge._plain_parameter_counts(run) is not None))",
+    ].join('\n');
+    const result = spawnSync(PYTHON ?? 'python3', ['-c', check], { stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'], encoding: 'utf8' });
+    assert.equal(result.status, 0, result.stderr);
+    const [arities, plain] = result.stdout.trim().split('\n');
+    // wrapped(one) follows the wrapped function (1); partial(two, 1) leaves one parameter; print takes *args (2).
+    assert.equal(arities, "[1, 2, 2, 2, 2, 1, 2, 'refused', 'refused', 2, 1, 2, 2, 1, 1, 2, 1, 2, 1, 2]");
+    // The plain path served the functions and methods; the wrapped ones, the instance, the partial and print went to inspect.
+    assert.equal(plain, "['<lambda>', '<lambda>', 'default', 'kw_only', 'none', 'one', 'positional_only', 'run', 'run2', 'star', 'star_after', 'static', 'three', 'three_defaults', 'two']");
   });
 
   it('an input error is reported before an interpreter error, though the interpreter is looked for at once', async () => {
