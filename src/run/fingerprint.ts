@@ -15,8 +15,8 @@ const ENTRY_BYTES = 12;
 /**
  * What a run starts from: the job file's text, its overrides and the code folder's content.
  * The inputs are fingerprinted apart (fingerprintInputs): stat'ing a million files takes
- * seconds, so a fresh run does it in a thread beside its first mini-batches, and only a
- * resume waits for it.
+ * seconds, so a fresh run does it beside its first mini-batches (fingerprintInputsApart), and
+ * only a resume waits for it.
  */
 export async function fingerprintRun(jobFile: string, sets: readonly string[], code: string): Promise<RunFingerprint> {
   const codeHash = createHash('sha256');

@@ -167,8 +167,8 @@ export async function runParallelJob(options: RunJobOptions): Promise<RunJobResu
     store = RunStore.create(directory.state, { runId: directory.runId, jobFile: job.jobFile, fingerprint });
   }
   // Started once: at the first commit, a second into the run, or at its end, whichever comes first.
-  // Begun beside the worker processes' start-up, its stats (and then its child process, for a
-  // large input, its thread) took the CPU they needed: the first task of a 10,000-file job came ~150 ms later.
+  // Begun beside the worker processes' start-up, its stats (and its thread or child process, for
+  // a large input) took the CPU they needed: the first task of a 10,000-file job came ~150 ms later.
   const fingerprintFreshRun = () => {
     if (resuming || inputsFingerprinted) return;
     const journaled = store;

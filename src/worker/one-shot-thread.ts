@@ -6,7 +6,8 @@ const FROM_SOURCES = import.meta.url.endsWith('.ts');
 
 /**
  * A thread's young generation: small, since what a one-shot thread allocates is garbage at once,
- * and its heap counts in the controller's resident memory (V8's default grows it to ~48 MB).
+ * and its heap counts in the controller's resident memory (stat'ing a million files, the
+ * controller's peak was 148 MB with 4 MB, 163 MB with 16 MB).
  */
 const YOUNG_GENERATION_MB = 4;
 
