@@ -2,8 +2,28 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { WorkerPool, type AttemptOutcome, type AttemptTask, type NodeFailure } from './worker-pool.js';
+import { WorkerPool, type AttemptOutcome, type AttemptTask, type NodeFailure, type WorkerPoolOptions } from './worker-pool.js';
 import { tempDir } from '../../test/helpers.js';
+
+/** A pool of real Node worker processes running `dir`'s `script`, logs in `dir`; `overrides` change the rest. */
+function poolOptions(dir: string, script: string, processes: number, overrides: Partial<WorkerPoolOptions> = {}): WorkerPoolOptions {
+  const timeoutMs = overrides.timeoutMs ?? 60_000;
+  return {
+    nodeRank: 0,
+    processes,
+    firstGlobalRank: 0,
+    setup: { entryScript: join(dir, script), code: dir, worldSize: processes, programArguments: [], inputs: {}, outputs: {}, loggingLevel: 'INFO', timeoutMs, overheadTimeoutMs: Math.min(timeoutMs, 10_000), appendRowHeader: false },
+    env: {},
+    cwd: dir,
+    timeoutMs,
+    killGraceMs: 1_000,
+    maxInitFailures: 6,
+    tasksPerProcess: 1,
+    logs: { stdout: (_, p) => join(dir, `out-${p}.txt`), stderr: (_, p) => join(dir, `err-${p}.txt`), error: (_, p) => join(dir, `error-${p}.txt`) },
+    runtime: { kind: 'node' },
+    ...overrides,
+  };
+}
 
 describe('WorkerPool: a process that cannot be started', () => {
   it('fails the node (no throw out of start(), no hang) when fork throws, e.g. on a NUL byte in the environment', async () => {
@@ -11,20 +31,7 @@ describe('WorkerPool: a process that cannot be started', () => {
     const failures: NodeFailure[] = [];
     const failed = new Promise<void>((resolve) => {
       const pool = new WorkerPool(
-        {
-          nodeRank: 0,
-          processes: 2,
-          firstGlobalRank: 0,
-          setup: { entryScript: join(dir, 's.mjs'), code: dir, worldSize: 2, programArguments: [], inputs: {}, outputs: {}, loggingLevel: 'INFO', timeoutMs: 1000, overheadTimeoutMs: 1000, appendRowHeader: false },
-          env: { BAD: 'x\0y' },
-          cwd: dir,
-          timeoutMs: 1000,
-          killGraceMs: 100,
-          maxInitFailures: 6,
-          tasksPerProcess: 1,
-          logs: { stdout: (_, p) => join(dir, `out-${p}.txt`), stderr: (_, p) => join(dir, `err-${p}.txt`), error: (_, p) => join(dir, `error-${p}.txt`) },
-          runtime: { kind: 'node' },
-        },
+        poolOptions(dir, 's.mjs', 2, { env: { BAD: 'x\0y' }, timeoutMs: 1000, killGraceMs: 100 }),
         {
           onOutcome: () => assert.fail('no outcome expected'),
           onReturned: () => assert.fail('no task was dispatched'),
@@ -70,20 +77,7 @@ describe('WorkerPool: speculative copies', () => {
     let wake = () => {};
     const changed = () => wake();
     const pool = new WorkerPool(
-      {
-        nodeRank: 0,
-        processes: 2,
-        firstGlobalRank: 0,
-        setup: { entryScript: join(dir, 'script.mjs'), code: dir, worldSize: 2, programArguments: [], inputs: {}, outputs: {}, loggingLevel: 'INFO', timeoutMs: 60_000, overheadTimeoutMs: 10_000, appendRowHeader: false },
-        env: {},
-        cwd: dir,
-        timeoutMs: 60_000,
-        killGraceMs: 1_000,
-        maxInitFailures: 6,
-        tasksPerProcess,
-        logs: { stdout: (_, p) => join(dir, `out-${p}.txt`), stderr: (_, p) => join(dir, `err-${p}.txt`), error: (_, p) => join(dir, `error-${p}.txt`) },
-        runtime: { kind: 'node' },
-      },
+      poolOptions(dir, 'script.mjs', 2, { tasksPerProcess }),
       {
         onOutcome: (outcome) => {
           outcomes.push(outcome);
@@ -193,20 +187,7 @@ describe('WorkerPool: tasks go out in few writes', () => {
     let ready = () => {};
     let finished = () => {};
     const pool = new WorkerPool(
-      {
-        nodeRank: 0,
-        processes: 1,
-        firstGlobalRank: 0,
-        setup: { entryScript: join(dir, 'script.mjs'), code: dir, worldSize: 1, programArguments: [], inputs: {}, outputs: {}, loggingLevel: 'INFO', timeoutMs: 60_000, overheadTimeoutMs: 10_000, appendRowHeader: false },
-        env: {},
-        cwd: dir,
-        timeoutMs: 60_000,
-        killGraceMs: 1_000,
-        maxInitFailures: 1,
-        tasksPerProcess: 64,
-        logs: { stdout: (_, p) => join(dir, `out-${p}.txt`), stderr: (_, p) => join(dir, `err-${p}.txt`), error: (_, p) => join(dir, `error-${p}.txt`) },
-        runtime: { kind: 'node' },
-      },
+      poolOptions(dir, 'script.mjs', 1, { maxInitFailures: 1, tasksPerProcess: 64 }),
       {
         onOutcome: (outcome) => {
           outcomes.push(outcome);
