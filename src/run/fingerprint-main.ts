@@ -28,5 +28,5 @@ if (isMainThread) {
   process.on('disconnect', () => process.exit(0));
   answerOneRequest(fingerprint);
 } else {
-  answerInThread(fingerprint); // a thread gets no signal
+  void answerInThread(fingerprint); // a thread gets no signal
 }

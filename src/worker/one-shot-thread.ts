@@ -1,5 +1,6 @@
-import { Worker, parentPort, workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
+// node:worker_threads is loaded when a thread is started or answers (worker_threads and its
+// internals were ~5 ms of every run's start-up, before any thread was needed).
 
 /** Run from TypeScript sources (tests, tsx), the thread registers tsx before loading its module. */
 const FROM_SOURCES = import.meta.url.endsWith('.ts');
@@ -16,7 +17,8 @@ const YOUNG_GENERATION_MB = 4;
  * a thread keeps the controller's event loop free of it, as a child process would, for a
  * fraction of a process's start-up: a thread shares the already started Node.js.
  */
-export function runOneShotThread<Answer>(modulePath: string, request: unknown, what: string): Promise<Answer> {
+export async function runOneShotThread<Answer>(modulePath: string, request: unknown, what: string): Promise<Answer> {
+  const { Worker } = await import('node:worker_threads');
   return new Promise((resolve, reject) => {
     const options = { workerData: request, resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } };
     const thread = FROM_SOURCES ? new Worker(tsxEntry(modulePath), { ...options, eval: true }) : new Worker(modulePath, options);
@@ -36,8 +38,9 @@ export function runOneShotThread<Answer>(modulePath: string, request: unknown, w
 }
 
 /** The thread's side: answers the request it was started with by `handle`'s result. */
-export function answerInThread<Request, Answer>(handle: (request: Request) => Promise<Answer>): void {
-  void handle(workerData as Request).then((answer) => parentPort?.postMessage(answer));
+export async function answerInThread<Request, Answer>(handle: (request: Request) => Promise<Answer>): Promise<void> {
+  const { parentPort, workerData } = await import('node:worker_threads');
+  parentPort?.postMessage(await handle(workerData as Request));
 }
 
 /** A thread cannot take `--import tsx`: it registers tsx's loader itself, then imports the module. */
