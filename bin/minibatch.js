@@ -9,7 +9,7 @@
 // A CommonJS script (bin/package.json says so): an ES module entry point costs Node ~10 ms more
 // to start, spent before the first worker can be forked.
 const { isAscii } = require('node:buffer');
-const { fork } = require('node:child_process');
+const { fork, spawn } = require('node:child_process');
 const { existsSync, readFileSync, renameSync, rmSync, writeFileSync } = require('node:fs');
 const { createRequire } = require('node:module');
 const { dirname, join } = require('node:path');
@@ -25,7 +25,17 @@ const { Script } = require('node:vm');
 const [command, verb] = process.argv.slice(2);
 /** A command that runs a job: it forks a worker ahead, and its code cache is the one to keep. */
 const isRun = command === 'run' || (command === 'job' && verb === 'create');
-if (isRun && mayWantNodeWorkers(process.argv.slice(3))) {
+const runArgs = process.argv.slice(3);
+/** The job file's text (null: unreadable, the engine reports it); undefined when the job runs elsewhere. */
+const jobText = isRun ? localJobText(runArgs) : undefined;
+/*
+ * A glance at the text, not a parse: anything unclear starts the Node worker, and prewarm.ts
+ * decides for real. No Node worker for a .py entry script, a pipeline or another compute: one
+ * forked for nothing took ~90 ms of CPU from a Python job's start-up.
+ */
+const PIPELINE = /^type\s*:\s*["']?pipeline\b/m;
+const PYTHON_SCRIPT = /\bentry_script\s*:\s*["']?[^\s"',}]*\.py["']?\s*(?:[,}#]|$)/m;
+if (jobText === null || (typeof jobText === 'string' && !PIPELINE.test(jobText) && !PYTHON_SCRIPT.test(jobText))) {
   try {
     const worker = fork(join(__dirname, '../dist/bundle/worker-main.js'), [], { execArgv: [], serialization: 'json', stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
     worker.on('error', () => {}); // the engine forks its own
@@ -37,26 +47,38 @@ if (isRun && mayWantNodeWorkers(process.argv.slice(3))) {
   }
 }
 
-/**
- * False when the job plainly runs no Node worker here: a .py entry script, a pipeline, another
- * compute (a Node worker forked for nothing took ~90 ms of CPU from a Python job's start-up).
- * A glance at the text, not a parse: anything unclear forks, and prewarm.ts decides for real.
+/*
+ * The same for a Python entry script: the bridge started now (as src/worker/worker-process.ts
+ * starts it) with the interpreter the engine will choose: `--python`, else MINIBATCH_PYTHON,
+ * else python3. A job file that names one (task.environment.python) gets none: the engine
+ * resolves that. The pool takes it when it runs the same interpreter, and kills it otherwise.
  */
-function mayWantNodeWorkers(args) {
-  const option = (name) => {
-    const at = args.indexOf(name);
-    return at === -1 ? undefined : args[at + 1];
-  };
-  const compute = option('--compute');
-  if (compute !== undefined && compute !== 'local') return false;
-  const jobFile = command === 'run' ? args.find((arg) => !arg.startsWith('-')) : (option('--file') ?? option('-f'));
-  let text;
+if (typeof jobText === 'string' && !PIPELINE.test(jobText) && PYTHON_SCRIPT.test(jobText) && !/\bpython\s*:/.test(jobText)) {
+  const interpreter = optionOf(runArgs, '--python') ?? (process.env.MINIBATCH_PYTHON || 'python3');
   try {
-    text = readFileSync(jobFile ?? '', 'utf8');
+    const child = spawn(interpreter, ['-u', join(__dirname, '../python/minibatch_bridge.py')], { stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'] });
+    child.on('error', () => {}); // not found: the engine reports it
+    for (const handle of [child, ...child.stdio]) handle?.unref?.();
+    globalThis[Symbol.for('minibatch.early-python-spare')] = { child, interpreter };
   } catch {
-    return true; // the engine reports it
+    // the engine starts its own, and reports what goes wrong
   }
-  return !/^type\s*:\s*["']?pipeline\b/m.test(text) && !/\bentry_script\s*:\s*["']?[^\s"',}]*\.py["']?\s*(?:[,}#]|$)/m.test(text);
+}
+
+function optionOf(args, name) {
+  const at = args.indexOf(name);
+  return at === -1 ? undefined : args[at + 1];
+}
+
+function localJobText(args) {
+  const compute = optionOf(args, '--compute');
+  if (compute !== undefined && compute !== 'local') return undefined;
+  const jobFile = command === 'run' ? args.find((arg) => !arg.startsWith('-')) : (optionOf(args, '--file') ?? optionOf(args, '-f'));
+  try {
+    return readFileSync(jobFile ?? '', 'utf8');
+  } catch {
+    return null;
+  }
 }
 
 const file = join(__dirname, '../dist/bundle/main.cjs');

@@ -294,7 +294,13 @@ def main():
             continue
         message = json.loads(line)
         kind = message["t"]
-        if kind == "init":
+        if kind == "adopt":
+            # Started before the job was read (a spare, as the Node workers'): the job's folder
+            # and environment now. The controller adopts a spare only when no variable Python
+            # reads at start-up (PYTHON*) changes.
+            os.chdir(message["cwd"])
+            os.environ.update(message["env"])
+        elif kind == "init":
             _initialise(message["setup"])
         elif kind == "run":
             # Results are batched while more of this message's tasks remain, 2 ms at most since

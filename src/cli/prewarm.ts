@@ -2,36 +2,44 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { parse } from 'yaml';
 import { JOB_DEFAULTS } from '../spec/defaults.js';
-import { prewarmNodeWorkers } from '../worker/worker-process.js';
+import { prewarmNodeWorkers, prewarmPythonWorker } from '../worker/worker-process.js';
 
 /** More spares than this are not forked ahead: the pool forks the rest, as it would anyway. */
 const MAX_SPARES = 16;
 const NODE_SCRIPT = /\.(m|c)?(j|t)s$/;
+const PYTHON_SCRIPT = /\.py$/;
 
 /**
  * `minibatch run job.yml`, before the engine is even loaded: how many Node worker processes the
  * job will want on this machine, read from the raw YAML, and that many spares forked now so their
- * start-up overlaps the controller's. Only a hint: the job is validated later as always, a spare
- * the job does not use is discarded, and anything unclear (a pipeline, another compute, a Python
- * script, a file that does not parse) forks none.
+ * start-up overlaps the controller's; for a Python script, the bridge bin/minibatch.js started is
+ * kept for the pool. Only a hint: the job is validated later as always, a spare the job does not
+ * use is discarded, and anything unclear (a pipeline, another compute, a file that does not
+ * parse) forks none.
  */
 export function prewarmForJobFile(jobFile: string, options: { compute?: string | undefined }): void {
-  // Also with 0: the worker bin/minibatch.js forked ahead, if any, is then killed.
-  prewarmNodeWorkers(Math.min(MAX_SPARES, nodeWorkersWanted(jobFile, options), sparesBesideTheController()));
+  const job = localParallelJob(jobFile, options);
+  const script = job && isRecord(job.task) && typeof job.task.entry_script === 'string' ? job.task.entry_script : '';
+  // Also with 0 or false: the process bin/minibatch.js started ahead, if any, is then killed.
+  prewarmNodeWorkers(job && NODE_SCRIPT.test(script) ? Math.min(MAX_SPARES, processesWanted(job), sparesBesideTheController()) : 0);
+  prewarmPythonWorker(job !== undefined && PYTHON_SCRIPT.test(script));
 }
 
-/** How many Node worker processes the job in `jobFile` will want here: 0 when unclear. */
-function nodeWorkersWanted(jobFile: string, options: { compute?: string | undefined }): number {
-  if ((options.compute ?? 'local') !== 'local') return 0;
+/** The job in `jobFile` when it is a parallel job that runs on this machine; undefined when unclear. */
+function localParallelJob(jobFile: string, options: { compute?: string | undefined }): Record<string, unknown> | undefined {
+  if ((options.compute ?? 'local') !== 'local') return undefined;
   let job: unknown;
   try {
     job = parse(readFileSync(jobFile, 'utf8'));
   } catch {
-    return 0;
+    return undefined;
   }
-  if (!isRecord(job) || job.type !== 'parallel' || (job.compute ?? 'local') !== 'local') return 0;
-  const task = job.task;
-  if (!isRecord(task) || typeof task.entry_script !== 'string' || !NODE_SCRIPT.test(task.entry_script)) return 0;
+  if (!isRecord(job) || job.type !== 'parallel' || (job.compute ?? 'local') !== 'local') return undefined;
+  return job;
+}
+
+/** How many worker processes the job will want here. */
+function processesWanted(job: Record<string, unknown>): number {
   const resources = isRecord(job.resources) ? job.resources : {};
   const instances = positiveInteger(resources.instance_count) ?? JOB_DEFAULTS.instanceCount;
   const processes = positiveInteger(job.max_concurrency_per_instance) ?? JOB_DEFAULTS.processesPerInstance();

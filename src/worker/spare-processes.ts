@@ -32,9 +32,9 @@ export function keepSpare(modulePath: string, child: ChildProcess): void {
   list.push(child);
 }
 
-/** Whether `child` (its process, IPC channel and output pipes) keeps this process alive. */
+/** Whether `child` (its process, IPC channel and pipes) keeps this process alive. */
 function setHeld(child: ChildProcess, held: boolean): void {
-  for (const handle of [child, child.channel, child.stdout, child.stderr] as ({ ref?(): void; unref?(): void } | null | undefined)[]) {
+  for (const handle of [child, child.channel, ...child.stdio] as ({ ref?(): void; unref?(): void } | null | undefined)[]) {
     if (held) handle?.ref?.();
     else handle?.unref?.();
   }
@@ -42,6 +42,8 @@ function setHeld(child: ChildProcess, held: boolean): void {
 
 /** Where bin/minibatch.js leaves the worker process it forks before loading the engine. */
 const EARLY_SPARE = Symbol.for('minibatch.early-spare');
+/** The same for a Python job: the bridge, started with the interpreter the command line names. */
+const EARLY_PYTHON_SPARE = Symbol.for('minibatch.early-python-spare');
 
 /** That process, once: whoever takes it keeps it (keepSpare) or kills it. */
 export function takeEarlySpare(): ChildProcess | undefined {
@@ -51,11 +53,20 @@ export function takeEarlySpare(): ChildProcess | undefined {
   return child;
 }
 
+/** The Python bridge bin/minibatch.js started, and the interpreter it named, once: whoever takes it keeps it or kills it. */
+export function takeEarlyPythonSpare(): { child: ChildProcess; interpreter: string } | undefined {
+  const holder = globalThis as { [EARLY_PYTHON_SPARE]?: { child: ChildProcess; interpreter: string } };
+  const spare = holder[EARLY_PYTHON_SPARE];
+  delete holder[EARLY_PYTHON_SPARE];
+  return spare;
+}
+
 /** A live spare of `modulePath`, now holding this process open like any child; undefined if none is left. */
 export function takeSpare(modulePath: string): ChildProcess | undefined {
   const list = spares.get(modulePath);
   for (let child = list?.shift(); child; child = list?.shift()) {
-    if (child.exitCode !== null || child.signalCode !== null || !child.connected) continue;
+    // Gone, or its IPC channel is (a Python spare has none: its messages go over pipes).
+    if (child.exitCode !== null || child.signalCode !== null || (child.send !== undefined && !child.connected)) continue;
     setHeld(child, true);
     return child;
   }

@@ -6,7 +6,7 @@ import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { ControllerMessage, WorkerMessage } from './protocol.js';
 import { CHILD_EXEC_ARGV, childModule } from './one-shot-child.js';
-import { discardSpares, forkAhead, keepSpare, takeEarlySpare, takeSpare } from './spare-processes.js';
+import { discardSpares, forkAhead, keepSpare, takeEarlyPythonSpare, takeEarlySpare, takeSpare } from './spare-processes.js';
 
 /** Which bridge runs the entry script: this Node.js, or a Python interpreter. */
 export type WorkerRuntime = { kind: 'node' } | { kind: 'python'; interpreter: string };
@@ -76,6 +76,8 @@ function nodeChannel(child: ChildProcess): WorkerProcess {
 
 /** Environment variables read only when a process starts: a job setting one gets fresh processes. */
 const START_TIME_VARIABLE = /^(NODE_|UV_|LD_|DYLD_|MALLOC_)/;
+/** The same for Python (PYTHONPATH, PYTHONHASHSEED, PYTHONIOENCODING, ...). */
+const PYTHON_START_TIME_VARIABLE = /^(PYTHON|LD_|DYLD_|MALLOC_)/;
 
 /**
  * Forks `count` idle Node workers for the job this process is about to run (a hint: unused ones
@@ -95,18 +97,55 @@ export function prewarmNodeWorkers(count: number): void {
   forkAhead(NODE_MAIN, spares - kept, { execArgv: NODE_EXEC_ARGV, serialization: 'json', stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
 }
 
-/** Kills the spare workers no pool took (a Python job, fewer processes than the hint, another compute). */
+/**
+ * Keeps the Python bridge bin/minibatch.js started for a job with a .py entry script, when the
+ * job will want Python workers here (`wanted`), for the pool to take if it runs the same
+ * interpreter; otherwise kills it. From sources (tests) it is kept too: a bridge needs no tsx.
+ */
+export function prewarmPythonWorker(wanted: boolean): void {
+  const early = takeEarlyPythonSpare();
+  if (!early) return;
+  // No pid: the interpreter could not be started (the engine's own search reports why).
+  if (wanted && early.child.pid !== undefined && early.child.spawnargs.at(-1) === PYTHON_BRIDGE) keepSpare(pythonSpareKey(early.interpreter), early.child);
+  else early.child.kill('SIGKILL');
+}
+
+/** Python spares are kept by interpreter: the pool takes one only for the interpreter the job runs. */
+function pythonSpareKey(interpreter: string): string {
+  return `${PYTHON_BRIDGE}\0${interpreter}`;
+}
+
+/** Kills the spare workers no pool took (fewer processes than the hint, another interpreter, another compute). */
 export function discardSpareWorkers(): void {
-  discardSpares(NODE_MAIN);
+  discardSpares();
 }
 
 function adoptSpare(options: WorkerProcessOptions): WorkerProcess | undefined {
-  const environment = environmentChanges(options.env);
+  const environment = environmentChanges(options.env, START_TIME_VARIABLE);
   const child = environment ? takeSpare(NODE_MAIN) : undefined;
   if (!child || !environment) return undefined;
+  const worker = { ...nodeChannel(child), spare: true, release: copyOutput(child, options) };
+  worker.send({ t: 'adopt', cwd: options.cwd, env: environment });
+  return worker;
+}
+
+function adoptPythonSpare(interpreter: string, options: WorkerProcessOptions): WorkerProcess | undefined {
+  const environment = environmentChanges(options.env, PYTHON_START_TIME_VARIABLE);
+  const child = environment ? takeSpare(pythonSpareKey(interpreter)) : undefined;
+  if (!child || !environment) return undefined;
+  const worker = { ...pythonChannel(child), spare: true, release: copyOutput(child, options) };
+  worker.send({ t: 'adopt', cwd: options.cwd, env: environment });
+  return worker;
+}
+
+/**
+ * A spare's output goes to pipes (the log files did not exist yet): copied into the process's
+ * log files from now on. The returned release() stops that once the process has exited.
+ */
+function copyOutput(child: ChildProcess, options: WorkerProcessOptions): () => Promise<void> {
   copyInto(child.stdout, options.stdoutFd);
   copyInto(child.stderr, options.stderrFd);
-  const release = async () => {
+  return async () => {
     const streams = [child.stdout, child.stderr].filter((stream) => stream !== null);
     await Promise.race([Promise.all(streams.map((stream) => (stream.readableEnded || stream.destroyed ? undefined : once(stream, 'end').catch(() => undefined)))), delay(1000, undefined, { ref: false })]);
     for (const stream of streams) {
@@ -114,18 +153,15 @@ function adoptSpare(options: WorkerProcessOptions): WorkerProcess | undefined {
       stream.destroy();
     }
   };
-  const worker = { ...nodeChannel(child), spare: true, release };
-  worker.send({ t: 'adopt', cwd: options.cwd, env: environment });
-  return worker;
 }
 
 /** What the job's environment changes from this process's (which a spare inherited), or undefined when a spare will not do. */
-function environmentChanges(env: NodeJS.ProcessEnv): Record<string, string> | undefined {
+function environmentChanges(env: NodeJS.ProcessEnv, startTimeVariable: RegExp): Record<string, string> | undefined {
   for (const key of Object.keys(process.env)) if (env[key] === undefined) return undefined;
   const changes: Record<string, string> = {};
   for (const [key, value] of Object.entries(env)) {
     if (value === undefined || process.env[key] === value) continue;
-    if (START_TIME_VARIABLE.test(key)) return undefined;
+    if (startTimeVariable.test(key)) return undefined;
     changes[key] = value;
   }
   return changes;
@@ -146,11 +182,18 @@ function copyInto(stream: Readable | null, fd: number): void {
  * script's own stdout and stderr stay free for print() and logging.
  */
 function startPython(interpreter: string, options: WorkerProcessOptions): WorkerProcess {
+  const spare = adoptPythonSpare(interpreter, options);
+  if (spare) return spare;
   const child = spawn(interpreter, ['-u', PYTHON_BRIDGE], {
     cwd: options.cwd,
     env: options.env,
     stdio: ['ignore', options.stdoutFd, options.stderrFd, 'pipe', 'pipe'],
   });
+  return pythonChannel(child);
+}
+
+/** The messages of a Python bridge process: JSON lines on its fd 3 (to it) and fd 4 (from it). */
+function pythonChannel(child: ChildProcess): WorkerProcess {
   const input = child.stdio[3] as Writable;
   const output = child.stdio[4] as Readable;
   input.on('error', () => {

@@ -119,6 +119,41 @@ describe('Python entry scripts, unchanged from the reference', { skip: noPython 
     assert.equal(existsSync(job.home), false);
   });
 
+  it('takes the Python worker the CLI started as it started (a spare): the job\'s folder, environment and logs', async () => {
+    const job = pyJob('spare_probe.py', { script: 'spare_probe.py', files: 4, size: 1, processes: 2, appendRow: 'rows.jsonl', extra: { logging_level: 'DEBUG', environment_variables: { GREETING: 'hi' } } });
+    const result = await runCli(['run', job.jobFile, '--python', PYTHON ?? 'python3'], { home: job.home });
+    assert.equal(result.code, 0, result.stderr);
+    const runDir = onlyRunDir(job.home);
+    assert.equal(readFileSync(join(runDir, 'logs/sys/minibatch.log'), 'utf8').match(/a spare process \(forked as the CLI started\) taken/g)?.length, 1);
+    const rows = readLines(job.output).map((line) => JSON.parse(line));
+    assert.equal(rows.length, 4);
+    for (const row of rows) {
+      assert.equal(row.cwd, join(job.dir, 'src'));
+      assert.equal(row.greeting, 'hi');
+    }
+    // Its output went through a pipe until now: it still lands in its own log files.
+    for (const rank of new Set(rows.map((row) => Number(row.process)))) {
+      const stdout = readFileSync(join(runDir, `logs/user/stdout/node-0/process-${rank}.stdout.txt`), 'utf8');
+      assert.match(stdout, new RegExp(`hello from process ${rank}`));
+      assert.match(stdout, new RegExp(`goodbye from process ${rank}`));
+      assert.match(readFileSync(join(runDir, `logs/user/stderr/node-0/process-${rank}.stderr.txt`), 'utf8'), new RegExp(`warning from process ${rank}`));
+    }
+  });
+
+  it('starts fresh Python workers when the job sets a variable Python reads only at start (PYTHONHASHSEED), or runs another interpreter', async () => {
+    const job = pyJob('spare_probe.py', { script: 'spare_probe.py', files: 2, size: 1, processes: 2, appendRow: 'rows.jsonl', extra: { logging_level: 'DEBUG', environment_variables: { PYTHONHASHSEED: '0' } } });
+    const result = await runCli(['run', job.jobFile, '--python', PYTHON ?? 'python3'], { home: job.home });
+    assert.equal(result.code, 0, result.stderr);
+    assert.doesNotMatch(readFileSync(join(onlyRunDir(job.home), 'logs/sys/minibatch.log'), 'utf8'), /spare process/);
+    for (const row of readLines(job.output).map((line) => JSON.parse(line))) assert.equal(row.hash_randomization, 0, 'PYTHONHASHSEED=0 applied at start');
+    // `--python=<path>` is not read by the CLI's first glance (it starts python3): not the job's interpreter, so not taken.
+    const other = pyJob('spare_probe.py', { script: 'spare_probe.py', files: 2, size: 1, processes: 2, appendRow: 'rows.jsonl', extra: { logging_level: 'DEBUG' } });
+    const second = await runCli(['run', other.jobFile, `--python=${PYTHON ?? 'python3'}`], { home: other.home });
+    assert.equal(second.code, 0, second.stderr);
+    assert.doesNotMatch(readFileSync(join(onlyRunDir(other.home), 'logs/sys/minibatch.log'), 'utf8'), /spare process/);
+    assert.equal(readLines(other.output).length, 2);
+  });
+
   it("run()'s parameters are read from its code object as inspect would read them, without importing inspect", () => {
     // The bridge opens fds 3 and 4 when imported: the child gets both.
     const check = [
