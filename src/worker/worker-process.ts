@@ -193,7 +193,7 @@ function startPython(interpreter: string, options: WorkerProcessOptions): Worker
 }
 
 /** The messages of a Python bridge process: JSON lines on its fd 3 (to it) and fd 4 (from it). */
-function pythonChannel(child: ChildProcess): WorkerProcess {
+export function pythonChannel(child: ChildProcess): WorkerProcess {
   const input = child.stdio[3] as Writable;
   const output = child.stdio[4] as Readable;
   input.on('error', () => {
@@ -201,8 +201,12 @@ function pythonChannel(child: ChildProcess): WorkerProcess {
   });
   const listeners: ((message: WorkerMessage) => void)[] = [];
   let pending = '';
+  // Set when the process wrote something that is not a message: it is being killed, and nothing
+  // more it says counts (a result read in a later chunk was taken as a success: a flaky test).
+  let broken = false;
   output.setEncoding('utf8');
   output.on('data', (chunk: string) => {
+    if (broken) return;
     pending += chunk;
     let newline = pending.indexOf('\n');
     while (newline !== -1) {
@@ -214,6 +218,7 @@ function pythonChannel(child: ChildProcess): WorkerProcess {
           message = JSON.parse(line) as WorkerMessage;
         } catch {
           // Not the bridge talking (a script wrote to fd 4): the process cannot be trusted.
+          broken = true;
           message = { t: 'fatal', error: { name: 'ProtocolError', message: `the Python worker wrote something that is not a message on its channel: ${line.slice(0, 80)}` } };
           for (const listener of listeners) listener(message);
           child.kill('SIGKILL');
