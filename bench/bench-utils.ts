@@ -39,12 +39,9 @@ export function machineNote(): Record<string, string | number> {
 
 /**
  * Merges `section` into `bench/results/<yyyy-mm-dd>.json` under `key`, so the two benchmarks
- * of one day share a file and neither erases the other's figures.
- */
-/**
- * Merges `section` under `key` into the day's results file. `day` (yyyy-mm-dd) defaults to
- * today; a run that reads the file first passes the day it read, so a run across midnight
- * writes where it read.
+ * of one day share a file and neither erases the other's figures. `day` defaults to today; a
+ * run that reads the file first passes the day it read, so a run across midnight writes where
+ * it read.
  */
 export function writeResults(key: string, section: unknown, day = new Date().toISOString().slice(0, 10)): string {
   const path = join(BENCH_DIR, 'results', `${day}.json`);

@@ -29,13 +29,15 @@ const runArgs = process.argv.slice(3);
 /** The job file's text (null: unreadable, the engine reports it); undefined when the job runs elsewhere. */
 const jobText = isRun ? localJobText(runArgs) : undefined;
 /*
- * A glance at the text, not a parse: anything unclear starts the Node worker, and prewarm.ts
- * decides for real. No Node worker for a .py entry script, a pipeline or another compute: one
- * forked for nothing took ~90 ms of CPU from a Python job's start-up.
+ * Which worker to start ahead, from a glance at the text, not a parse: anything unclear starts
+ * the Node worker, and prewarm.ts decides for real. None for a pipeline or another compute, and
+ * no Node worker for a .py entry script: one forked for nothing took ~90 ms of CPU from a Python
+ * job's start-up.
  */
 const PIPELINE = /^type\s*:\s*["']?pipeline\b/m;
 const PYTHON_SCRIPT = /\bentry_script\s*:\s*["']?[^\s"',}]*\.py["']?\s*(?:[,}#]|$)/m;
-if (jobText === null || (typeof jobText === 'string' && !PIPELINE.test(jobText) && !PYTHON_SCRIPT.test(jobText))) {
+const early = earlyWorker(jobText);
+if (early === 'node') {
   try {
     const worker = fork(join(__dirname, '../dist/bundle/worker-main.js'), [], { execArgv: [], serialization: 'json', stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
     worker.on('error', () => {}); // the engine forks its own
@@ -53,16 +55,24 @@ if (jobText === null || (typeof jobText === 'string' && !PIPELINE.test(jobText) 
  * else python3. A job file that names one (task.environment.python) gets none: the engine
  * resolves that. The pool takes it when it runs the same interpreter, and kills it otherwise.
  */
-if (typeof jobText === 'string' && !PIPELINE.test(jobText) && PYTHON_SCRIPT.test(jobText) && !/\bpython\s*:/.test(jobText)) {
+if (early === 'python' && !/\bpython\s*:/.test(jobText)) {
   const interpreter = optionOf(runArgs, '--python') ?? (process.env.MINIBATCH_PYTHON || 'python3');
   try {
     const child = spawn(interpreter, ['-u', join(__dirname, '../python/minibatch_bridge.py')], { stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'] });
     child.on('error', () => {}); // not found: the engine reports it
     for (const handle of [child, ...child.stdio]) handle?.unref?.();
-    globalThis[Symbol.for('minibatch.early-python-spare')] = { child, interpreter };
+    globalThis[Symbol.for('minibatch.early-python-spare')] = child; // its spawnfile names the interpreter
   } catch {
     // the engine starts its own, and reports what goes wrong
   }
+}
+
+/** 'node', 'python', or undefined (none): the worker the job will want here, at a glance. */
+function earlyWorker(text) {
+  if (text === undefined) return undefined; // another compute
+  if (text === null) return 'node'; // unreadable: the engine reports it
+  if (PIPELINE.test(text)) return undefined;
+  return PYTHON_SCRIPT.test(text) ? 'python' : 'node';
 }
 
 function optionOf(args, name) {

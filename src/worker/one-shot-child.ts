@@ -1,8 +1,8 @@
 import { fork, type Serializable } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-/** Run from TypeScript sources (tests, tsx), a child needs tsx too; from dist/, plain node. */
-const FROM_SOURCES = import.meta.url.endsWith('.ts');
+/** Run from TypeScript sources (tests, tsx), a child or a thread needs tsx too; from dist/, plain node. */
+export const FROM_SOURCES = import.meta.url.endsWith('.ts');
 /**
  * Node options for a child forked from this build. Resolved here, not by name: a child's cwd
  * may be a job's code folder, where `tsx` is not found.

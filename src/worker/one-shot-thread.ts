@@ -1,9 +1,7 @@
 import { pathToFileURL } from 'node:url';
+import { FROM_SOURCES } from './one-shot-child.js';
 // node:worker_threads is loaded when a thread is started or answers (worker_threads and its
 // internals were ~5 ms of every run's start-up, before any thread was needed).
-
-/** Run from TypeScript sources (tests, tsx), the thread registers tsx before loading its module. */
-const FROM_SOURCES = import.meta.url.endsWith('.ts');
 
 /**
  * A thread's young generation: small, since what a one-shot thread allocates is garbage at once,

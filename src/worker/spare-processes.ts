@@ -40,25 +40,19 @@ function setHeld(child: ChildProcess, held: boolean): void {
   }
 }
 
-/** Where bin/minibatch.js leaves the worker process it forks before loading the engine. */
-const EARLY_SPARE = Symbol.for('minibatch.early-spare');
-/** The same for a Python job: the bridge, started with the interpreter the command line names. */
-const EARLY_PYTHON_SPARE = Symbol.for('minibatch.early-python-spare');
+/**
+ * Where bin/minibatch.js leaves the worker process it starts before loading the engine: a Node
+ * worker (`early-spare`), or for a .py entry script the Python bridge (`early-python-spare`).
+ */
+type EarlySpare = 'early-spare' | 'early-python-spare';
 
 /** That process, once: whoever takes it keeps it (keepSpare) or kills it. */
-export function takeEarlySpare(): ChildProcess | undefined {
-  const holder = globalThis as { [EARLY_SPARE]?: ChildProcess };
-  const child = holder[EARLY_SPARE];
-  delete holder[EARLY_SPARE];
+export function takeEarlySpare(kind: EarlySpare = 'early-spare'): ChildProcess | undefined {
+  const key = Symbol.for(`minibatch.${kind}`);
+  const holder = globalThis as { [key]?: ChildProcess };
+  const child = holder[key];
+  delete holder[key];
   return child;
-}
-
-/** The Python bridge bin/minibatch.js started, and the interpreter it named, once: whoever takes it keeps it or kills it. */
-export function takeEarlyPythonSpare(): { child: ChildProcess; interpreter: string } | undefined {
-  const holder = globalThis as { [EARLY_PYTHON_SPARE]?: { child: ChildProcess; interpreter: string } };
-  const spare = holder[EARLY_PYTHON_SPARE];
-  delete holder[EARLY_PYTHON_SPARE];
-  return spare;
 }
 
 /** A live spare of `modulePath`, now holding this process open like any child; undefined if none is left. */

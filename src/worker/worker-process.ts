@@ -6,7 +6,7 @@ import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { ControllerMessage, WorkerMessage } from './protocol.js';
 import { CHILD_EXEC_ARGV, childModule } from './one-shot-child.js';
-import { discardSpares, forkAhead, keepSpare, takeEarlyPythonSpare, takeEarlySpare, takeSpare } from './spare-processes.js';
+import { discardSpares, forkAhead, keepSpare, takeEarlySpare, takeSpare } from './spare-processes.js';
 
 /** Which bridge runs the entry script: this Node.js, or a Python interpreter. */
 export type WorkerRuntime = { kind: 'node' } | { kind: 'python'; interpreter: string };
@@ -103,11 +103,11 @@ export function prewarmNodeWorkers(count: number): void {
  * interpreter; otherwise kills it. From sources (tests) it is kept too: a bridge needs no tsx.
  */
 export function prewarmPythonWorker(wanted: boolean): void {
-  const early = takeEarlyPythonSpare();
+  const early = takeEarlySpare('early-python-spare');
   if (!early) return;
   // No pid: the interpreter could not be started (the engine's own search reports why).
-  if (wanted && early.child.pid !== undefined && early.child.spawnargs.at(-1) === PYTHON_BRIDGE) keepSpare(pythonSpareKey(early.interpreter), early.child);
-  else early.child.kill('SIGKILL');
+  if (wanted && early.pid !== undefined && early.spawnargs.at(-1) === PYTHON_BRIDGE) keepSpare(pythonSpareKey(early.spawnfile), early);
+  else early.kill('SIGKILL');
 }
 
 /** Python spares are kept by interpreter: the pool takes one only for the interpreter the job runs. */
