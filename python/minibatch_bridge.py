@@ -289,6 +289,9 @@ def _shutdown():
 
 
 def main():
+    # Its interpreter first: for a process started ahead, the controller's check of the
+    # interpreter (version, the file it runs from), without starting it once more to ask.
+    _send({"t": "about", "version": "%d.%d.%d" % sys.version_info[:3], "executable": sys.executable or ""})
     for line in _IN:
         if not line.strip():
             continue

@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +24,23 @@ export function findTestPython(requirePandas = false): string | undefined {
     }
   }
   return undefined;
+}
+
+/**
+ * A folder holding `python3`: a shell script that notes each start, then runs `python` (a
+ * version manager's shim, pyenv's or asdf's, does the same). `executable`: the file `python`
+ * runs from, as it says itself (sys.executable).
+ */
+export function pythonShim(python: string): { folder: string; shim: string; executable: string; starts: () => number } {
+  const folder = join(tempDir(), 'shims');
+  mkdirSync(folder);
+  const shim = join(folder, 'python3');
+  const log = join(folder, 'starts.log');
+  const executable = execFileSync(python, ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).trim();
+  writeFileSync(shim, `#!/bin/sh\necho start >> '${log}'\nexec '${executable}' "$@"\n`);
+  chmodSync(shim, 0o755);
+  writeFileSync(log, '');
+  return { folder, shim, executable, starts: () => readFileSync(log, 'utf8').split('\n').filter(Boolean).length };
 }
 
 /** Temp folders made by this test file's process, removed when it exits (a test run left ~800 before). */

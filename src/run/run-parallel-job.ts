@@ -29,6 +29,7 @@ import { markDriver, unmarkDriver } from '../store/run-catalog.js';
 import { RunStore, type CommittedBatch, type InputFingerprint, type RunFingerprint } from '../store/run-store.js';
 import { detectGpus } from './gpus.js';
 import { toRunnableYaml } from './runnable-job.js';
+import { announcedPython } from '../worker/worker-process.js';
 
 export interface RunJobOptions {
   jobFile: string;
@@ -205,7 +206,7 @@ export async function runParallelJob(options: RunJobOptions): Promise<RunJobResu
       ? new redis.RedisBackend({ compute: job.compute, job, runId: directory.runId, runDir: directory.root, onNodeJoined: (node, agent, host) => nodes.set(node, `${agent} (${host})`) })
       : new LocalBackend({
           job,
-          runtime: runtime.kind === 'python' ? { kind: 'python', interpreter: runtime.interpreter.path } : { kind: 'node' },
+          runtime: runtime.kind === 'python' ? { kind: 'python', interpreter: runtime.interpreter.path, requested: runtime.interpreter.requested } : { kind: 'node' },
           gpus,
           tasksPerProcess: options.tasksPerProcess,
           // Partitions are read from the shuffle's files, in a format of their own.
@@ -366,7 +367,7 @@ type ChosenRuntime = { kind: 'node' } | { kind: 'python'; interpreter: PythonInt
 
 async function chooseRuntime(job: ResolvedParallelJob, flag: string | undefined): Promise<ChosenRuntime> {
   if (extname(job.entryScript) !== '.py') return { kind: 'node' };
-  return { kind: 'python', interpreter: await findPython({ flag, env: process.env.MINIBATCH_PYTHON, environment: job.pythonEnvironment }) };
+  return { kind: 'python', interpreter: await findPython({ flag, env: process.env.MINIBATCH_PYTHON, environment: job.pythonEnvironment }, announcedPython) };
 }
 
 interface ResumableRun {

@@ -4,12 +4,17 @@ import { writeSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import type { PythonAbout, PythonAnnouncement } from '../bridges/python-interpreter.js';
 import type { ControllerMessage, WorkerMessage } from './protocol.js';
 import { CHILD_EXEC_ARGV, childModule } from './one-shot-child.js';
 import { discardSpares, forkAhead, keepSpare, takeEarlySpare, takeSpare } from './spare-processes.js';
 
-/** Which bridge runs the entry script: this Node.js, or a Python interpreter. */
-export type WorkerRuntime = { kind: 'node' } | { kind: 'python'; interpreter: string };
+/**
+ * Which bridge runs the entry script: this Node.js, or a Python interpreter. `requested`: the
+ * command the interpreter was chosen by, when it runs from another file (`python3` on PATH):
+ * a Python spare started with that command is this interpreter too.
+ */
+export type WorkerRuntime = { kind: 'node' } | { kind: 'python'; interpreter: string; requested?: string };
 
 /** A worker child process and its message channel, whatever the language on the other side. */
 export interface WorkerProcess {
@@ -40,7 +45,7 @@ const NODE_EXEC_ARGV = CHILD_EXEC_ARGV;
 export const PYTHON_BRIDGE = fileURLToPath(new URL('../../python/minibatch_bridge.py', import.meta.url));
 
 export function startWorkerProcess(runtime: WorkerRuntime, options: WorkerProcessOptions): WorkerProcess {
-  return runtime.kind === 'node' ? startNode(options) : startPython(runtime.interpreter, options);
+  return runtime.kind === 'node' ? startNode(options) : startPython(runtime, options);
 }
 
 function startNode(options: WorkerProcessOptions): WorkerProcess {
@@ -106,8 +111,62 @@ export function prewarmPythonWorker(wanted: boolean): void {
   const early = takeEarlySpare('early-python-spare');
   if (!early) return;
   // No pid: the interpreter could not be started (the engine's own search reports why).
-  if (wanted && early.pid !== undefined && early.spawnargs.at(-1) === PYTHON_BRIDGE) keepSpare(pythonSpareKey(early.spawnfile), early);
-  else early.kill('SIGKILL');
+  if (wanted && early.pid !== undefined && early.spawnargs.at(-1) === PYTHON_BRIDGE) {
+    keepSpare(pythonSpareKey(early.spawnfile), early);
+    announcements.set(early.spawnfile, readAnnouncement(early));
+  } else {
+    early.kill('SIGKILL');
+  }
+}
+
+/** What the Python spares kept say of their interpreter, by the command each was started with. */
+const announcements = new Map<string, Promise<PythonAbout | undefined>>();
+
+/**
+ * What the Python spare started with `command` said of its interpreter (undefined: there is no
+ * such spare, or it exited, or said nothing in 15 s): findPython() takes it instead of starting
+ * the interpreter once more to ask, ~20 ms of a Python job's start-up, ~0.3 s through a pyenv shim.
+ */
+export const announcedPython: PythonAnnouncement = (command) => {
+  const announcement = announcements.get(command);
+  if (!announcement) return undefined;
+  // The spare's pipes hold nothing open: while its answer is awaited, this does.
+  const hold = setInterval(() => {}, 60_000);
+  return announcement.finally(() => clearInterval(hold));
+};
+
+/** A Python bridge's first line, its `about` message; the rest of its output is left for pythonChannel(). */
+function readAnnouncement(child: ChildProcess): Promise<PythonAbout | undefined> {
+  const output = child.stdio[4] as Readable | null;
+  if (!output) return Promise.resolve(undefined);
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    const finish = (about: PythonAbout | undefined, rest?: Buffer) => {
+      clearTimeout(timer);
+      output.off('data', onData);
+      child.off('exit', onExit);
+      output.pause();
+      if (rest && rest.length > 0) output.unshift(rest);
+      resolve(about);
+    };
+    const onData = (chunk: Buffer) => {
+      const newline = chunk.indexOf(0x0a);
+      if (newline === -1) return void chunks.push(chunk);
+      let about: PythonAbout | undefined;
+      try {
+        const message = JSON.parse(Buffer.concat([...chunks, chunk.subarray(0, newline)]).toString('utf8')) as WorkerMessage;
+        if (message.t === 'about') about = { version: message.version, executable: message.executable };
+      } catch {
+        // not an announcement: the interpreter is asked as usual
+      }
+      finish(about, chunk.subarray(newline + 1));
+    };
+    const onExit = () => finish(undefined);
+    const timer = setTimeout(() => finish(undefined), 15_000);
+    timer.unref();
+    output.on('data', onData);
+    child.once('exit', onExit);
+  });
 }
 
 /** Python spares are kept by interpreter: the pool takes one only for the interpreter the job runs. */
@@ -181,10 +240,10 @@ function copyInto(stream: Readable | null, fd: number): void {
  * Python speaks the same messages as JSON lines on two extra pipes (fd 3 in, fd 4 out), so the
  * script's own stdout and stderr stay free for print() and logging.
  */
-function startPython(interpreter: string, options: WorkerProcessOptions): WorkerProcess {
-  const spare = adoptPythonSpare(interpreter, options);
+function startPython(runtime: { interpreter: string; requested?: string }, options: WorkerProcessOptions): WorkerProcess {
+  const spare = adoptPythonSpare(runtime.requested ?? runtime.interpreter, options);
   if (spare) return spare;
-  const child = spawn(interpreter, ['-u', PYTHON_BRIDGE], {
+  const child = spawn(runtime.interpreter, ['-u', PYTHON_BRIDGE], {
     cwd: options.cwd,
     env: options.env,
     stdio: ['ignore', options.stdoutFd, options.stderrFd, 'pipe', 'pipe'],
@@ -224,11 +283,14 @@ export function pythonChannel(child: ChildProcess): WorkerProcess {
           child.kill('SIGKILL');
           return;
         }
-        for (const listener of listeners) listener(message);
+        // Its announcement is for whoever started it ahead (readAnnouncement), not the pool.
+        if (message.t !== 'about') for (const listener of listeners) listener(message);
       }
       newline = pending.indexOf('\n');
     }
   });
+  // A spare's output was paused once its announcement was read: a new listener alone does not resume it.
+  output.resume();
   return {
     child,
     send: (message) => {

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { describe, it } from 'node:test';
-import { FIXTURE_PYTHON, REPO, countMatching, findTestPython, makeJob, onlyRunDir, readLines, runCli } from '../helpers.js';
+import { FIXTURE_PYTHON, REPO, countMatching, findTestPython, makeJob, onlyRunDir, pythonShim, readLines, runCli } from '../helpers.js';
 
 
 const PYTHON = findTestPython();
@@ -124,7 +124,11 @@ describe('Python entry scripts, unchanged from the reference', { skip: noPython 
     const result = await runCli(['run', job.jobFile, '--python', PYTHON ?? 'python3'], { home: job.home });
     assert.equal(result.code, 0, result.stderr);
     const runDir = onlyRunDir(job.home);
-    assert.equal(readFileSync(join(runDir, 'logs/sys/minibatch.log'), 'utf8').match(/a spare process \(forked as the CLI started\) taken/g)?.length, 1);
+    const log = readFileSync(join(runDir, 'logs/sys/minibatch.log'), 'utf8');
+    assert.equal(log.match(/a spare process \(forked as the CLI started\) taken/g)?.length, 1);
+    // The spare talks to the pool (its first line, read before, took nothing it said after).
+    assert.match(log, /node-0\/process-0: a spare process/);
+    assert.match(log, /node-0\/process-0 \(pid \d+\) initialised/);
     const rows = readLines(job.output).map((line) => JSON.parse(line));
     assert.equal(rows.length, 4);
     for (const row of rows) {
@@ -138,6 +142,21 @@ describe('Python entry scripts, unchanged from the reference', { skip: noPython 
       assert.match(stdout, new RegExp(`goodbye from process ${rank}`));
       assert.match(readFileSync(join(runDir, `logs/user/stderr/node-0/process-${rank}.stderr.txt`), 'utf8'), new RegExp(`warning from process ${rank}`));
     }
+  });
+
+  it('starts python3 on PATH once when it is a shim (pyenv, asdf): the spare says which interpreter it is, the other workers run that', async () => {
+    const { folder, starts, executable } = pythonShim(PYTHON ?? 'python3');
+    const job = pyJob('spare_probe.py', { script: 'spare_probe.py', files: 4, size: 1, processes: 2, appendRow: 'rows.jsonl', extra: { logging_level: 'DEBUG' } });
+    const result = await runCli(['run', job.jobFile], { home: job.home, env: { PATH: `${folder}${delimiter}${process.env.PATH ?? ''}`, MINIBATCH_PYTHON: '' } });
+    assert.equal(result.code, 0, result.stderr);
+    const log = readFileSync(join(onlyRunDir(job.home), 'logs/sys/minibatch.log'), 'utf8');
+    assert.ok(log.includes(`Python entry script: ${executable} (Python `), log);
+    assert.match(log, /from python3 on PATH\)/);
+    assert.equal(log.match(/a spare process \(forked as the CLI started\) taken/g)?.length, 1);
+    assert.equal(readLines(job.output).length, 4);
+    for (const rank of [0, 1]) assert.match(log, new RegExp(`node-0/process-${rank} \\(pid \\d+\\) initialised`));
+    // The spare, started through the shim before the job was read; no second start to ask its version, none per worker.
+    assert.equal(starts(), 1);
   });
 
   it('starts fresh Python workers when the job sets a variable Python reads only at start (PYTHONHASHSEED), or runs another interpreter', async () => {
