@@ -18,7 +18,7 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { BENCH_DIR, checkNumbers, formatTable, median, parseOptions, round, writeResults } from './bench-utils.ts';
 import { STORES, writeSalesCsv } from './sales-csv.ts';
-import type { CliSummary } from './workloads/common.ts';
+import { PYTHON as SUITE_PYTHON, type CliSummary } from './workloads/common.ts';
 
 const SCRIPT = 'bench/tabular.ts';
 const { values: options } = parseOptions(SCRIPT, () =>
@@ -47,7 +47,9 @@ const SAMPLE_MS = 100;
 
 const REPO = join(BENCH_DIR, '..');
 const CLI = join(REPO, 'bin', 'minibatch.js');
-const PYTHON = process.env.PYTHON ?? 'python3';
+// The interpreter the suite's machine line names (Debian's first), as W1 and W6 run: python3 on
+// PATH was a pyenv shim here, ~0.3 s of the baseline's wall on each start, and another version.
+const PYTHON = process.env.PYTHON ?? SUITE_PYTHON ?? 'python3';
 
 // --- measuring a child process ------------------------------------------------------------
 
