@@ -57,7 +57,6 @@ export function renderResults(days: readonly string[], suite: SuiteSection): str
 export function writeResultsMarkdown(day?: string): string {
   const files = day ? [`${day}.json`] : readdirSync(join(BENCH_DIR, 'results')).filter((name) => /^\d{4}-\d{2}-\d{2}\.json$/.test(name)).sort();
   let merged: SuiteSection | undefined;
-  const used = new Set<string>();
   const from = new Map<string, string>();
   for (const file of files) {
     const suite = (JSON.parse(readFileSync(join(BENCH_DIR, 'results', file), 'utf8')) as { suite?: SuiteSection }).suite;
@@ -74,7 +73,7 @@ export function writeResultsMarkdown(day?: string): string {
   if (!merged) throw new Error(day ? `${day}.json has no suite section: run npm run bench` : 'no results file with a suite section: run npm run bench');
   const ordered = Object.keys(merged.workloads).sort((a, b) => Number(a.slice(1)) - Number(b.slice(1)));
   merged.workloads = Object.fromEntries(ordered.map((key) => [key, merged.workloads[key] as SuiteSection['workloads'][string]]));
-  for (const key of ordered) used.add(from.get(key) ?? '');
+  const used = new Set(ordered.map((key) => from.get(key) ?? ''));
   const path = join(BENCH_DIR, 'RESULTS.md');
   writeFileSync(path, renderResults([...used].sort(), merged));
   return path;

@@ -52,7 +52,7 @@ describe('input fingerprint', () => {
     assert.deepEqual(describeChanges({ ...base, inputs: [before] }, { ...base, inputs: [now] }, 'job.yml', 'src'), [`input data (${dir}) changed: 5001 files before, 5002 now`]);
   });
 
-  it('beside the run: the same result walked here (up to 500 files in all), in a thread given the listing, or in a child process (past 100,000)', async () => {
+  it('beside the run: the same result walked here (up to 500 files in all), in a thread given the listing, or in a child process (past 25,000)', async () => {
     const asset = (name: string, path: string) => ({ kind: 'asset', name, path, sourcePath: path }) as unknown as ResolvedInput;
     const small = folder(3);
     const large = folder(499);

@@ -75,7 +75,7 @@ export type TaskResult =
 export type WorkerFailureReason = 'error' | 'bad-return' | 'timeout' | 'overhead-timeout';
 
 export type WorkerMessage =
-  /** A Python bridge's first line: its interpreter (worker-process.ts reads it, the pool never sees it). */
+  /** A Python bridge's first message: its interpreter (worker-process.ts reads a spare's; the pool ignores it). */
   | { t: 'about'; version: string; executable: string }
   | { t: 'ready' }
   /** `contract`: the script cannot work at all (missing, syntax error, no run export): not retried. */

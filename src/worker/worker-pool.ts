@@ -380,6 +380,8 @@ export class WorkerPool {
   #onMessage(slot: Slot, message: WorkerMessage): void {
     if (slot.killReason) return; // a late message from a process being killed changes nothing
     switch (message.t) {
+      case 'about':
+        break; // a Python bridge's interpreter: read where it was kept as a spare (worker-process.ts)
       case 'ready':
         slot.state = 'ready';
         this.#handlers.onLog('DEBUG', `node-${this.#options.nodeRank}/process-${slot.rank} (pid ${slot.child?.pid}) initialised`);

@@ -112,13 +112,17 @@ export function prewarmPythonWorker(wanted: boolean): void {
   if (!early) return;
   // No pid: the interpreter could not be started (the engine's own search reports why).
   if (wanted && early.pid !== undefined && early.spawnargs.at(-1) === PYTHON_BRIDGE) {
+    const channel = pythonChannel(early);
     keepSpare(pythonSpareKey(early.spawnfile), early);
-    announcements.set(early.spawnfile, readAnnouncement(early));
+    spareChannels.set(early, channel);
+    announcements.set(early.spawnfile, announcementOf(early, channel));
   } else {
     early.kill('SIGKILL');
   }
 }
 
+/** The channels of the Python spares kept, opened as they were kept: a pool that takes one goes on with it. */
+const spareChannels = new WeakMap<ChildProcess, WorkerProcess>();
 /** What the Python spares kept say of their interpreter, by the command each was started with. */
 const announcements = new Map<string, Promise<PythonAbout | undefined>>();
 
@@ -135,37 +139,19 @@ export const announcedPython: PythonAnnouncement = (command) => {
   return announcement.finally(() => clearInterval(hold));
 };
 
-/** A Python bridge's first line, its `about` message; the rest of its output is left for pythonChannel(). */
-function readAnnouncement(child: ChildProcess): Promise<PythonAbout | undefined> {
-  const output = child.stdio[4] as Readable | null;
-  if (!output) return Promise.resolve(undefined);
+/** A Python bridge's first message, its `about`; undefined if it says something else first or exits. */
+function announcementOf(child: ChildProcess, channel: WorkerProcess): Promise<PythonAbout | undefined> {
   return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    const finish = (about: PythonAbout | undefined, rest?: Buffer) => {
-      clearTimeout(timer);
-      output.off('data', onData);
-      child.off('exit', onExit);
-      output.pause();
-      if (rest && rest.length > 0) output.unshift(rest);
-      resolve(about);
-    };
-    const onData = (chunk: Buffer) => {
-      const newline = chunk.indexOf(0x0a);
-      if (newline === -1) return void chunks.push(chunk);
-      let about: PythonAbout | undefined;
-      try {
-        const message = JSON.parse(Buffer.concat([...chunks, chunk.subarray(0, newline)]).toString('utf8')) as WorkerMessage;
-        if (message.t === 'about') about = { version: message.version, executable: message.executable };
-      } catch {
-        // not an announcement: the interpreter is asked as usual
-      }
-      finish(about, chunk.subarray(newline + 1));
-    };
-    const onExit = () => finish(undefined);
-    const timer = setTimeout(() => finish(undefined), 15_000);
+    const timer = setTimeout(() => resolve(undefined), 15_000);
     timer.unref();
-    output.on('data', onData);
-    child.once('exit', onExit);
+    child.once('exit', () => resolve(undefined));
+    let first = true;
+    channel.onMessage((message) => {
+      if (!first) return;
+      first = false;
+      clearTimeout(timer);
+      resolve(message.t === 'about' ? { version: message.version, executable: message.executable } : undefined);
+    });
   });
 }
 
@@ -192,7 +178,7 @@ function adoptPythonSpare(interpreter: string, options: WorkerProcessOptions): W
   const environment = environmentChanges(options.env, PYTHON_START_TIME_VARIABLE);
   const child = environment ? takeSpare(pythonSpareKey(interpreter)) : undefined;
   if (!child || !environment) return undefined;
-  const worker = { ...pythonChannel(child), spare: true, release: copyOutput(child, options) };
+  const worker = { ...(spareChannels.get(child) ?? pythonChannel(child)), spare: true, release: copyOutput(child, options) };
   worker.send({ t: 'adopt', cwd: options.cwd, env: environment });
   return worker;
 }
@@ -283,14 +269,11 @@ export function pythonChannel(child: ChildProcess): WorkerProcess {
           child.kill('SIGKILL');
           return;
         }
-        // Its announcement is for whoever started it ahead (readAnnouncement), not the pool.
-        if (message.t !== 'about') for (const listener of listeners) listener(message);
+        for (const listener of listeners) listener(message);
       }
       newline = pending.indexOf('\n');
     }
   });
-  // A spare's output was paused once its announcement was read: a new listener alone does not resume it.
-  output.resume();
   return {
     child,
     send: (message) => {
