@@ -5,10 +5,10 @@
  *
  * W3 "tabular throughput": a ~500 MB CSV cut into 10 MB byte ranges, one output row per
  * input row, against a standard-library Python baseline (tabular_baseline.py) on the same file.
- * W4 "partitions": a ~1 GB CSV grouped by partition_keys [store] (DuckDB shuffle), one output
- * row per partition.
+ * W4 "partitions": the W3 file (the same size and seed, so the same bytes) grouped by
+ * partition_keys [store] (DuckDB shuffle), one output row per partition.
  *
- * Options: --w3-mb 500 --w4-mb 1000 --runs 3 (W3 runs, interleaved) --skip-w4 --skip-w3.
+ * Options: --w3-mb 500 --w4-mb <the W3 size> --runs 3 (W3 runs, interleaved) --skip-w4 --skip-w3.
  */
 import { spawn } from 'node:child_process';
 import { createReadStream, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -25,7 +25,7 @@ const { values: options } = parseOptions(SCRIPT, () =>
   parseArgs({
     options: {
       'w3-mb': { type: 'string', default: '500' },
-      'w4-mb': { type: 'string', default: '1000' },
+      'w4-mb': { type: 'string' },
       runs: { type: 'string', default: '3' },
       'skip-w3': { type: 'boolean', default: false },
       'skip-w4': { type: 'boolean', default: false },
@@ -34,7 +34,10 @@ const { values: options } = parseOptions(SCRIPT, () =>
 );
 checkNumbers(SCRIPT, options, { whole: ['runs'] });
 const W3_BYTES = Number(options['w3-mb']) * 1e6;
-const W4_BYTES = Number(options['w4-mb']) * 1e6;
+/** Issue 9: W4 is the W3 file with partition_keys; another size makes another file (the same seed). */
+const W4_BYTES = Number(options['w4-mb'] ?? options['w3-mb']) * 1e6;
+/** The sales table's seed, one for both: W4 at W3's size reads the same bytes as W3. */
+const SALES_SEED = 3;
 const RUNS = Number(options.runs);
 const PROCESSES = 2;
 const MINI_BATCH = '10MB';
@@ -237,7 +240,7 @@ interface W3Sample {
 async function w3(root: string): Promise<Record<string, unknown>> {
   const input = join(root, 'w3-sales.csv');
   const generating = performance.now();
-  const data = writeSalesCsv(input, W3_BYTES, 3);
+  const data = writeSalesCsv(input, W3_BYTES, SALES_SEED);
   const generateS = (performance.now() - generating) / 1000;
   const mb = data.bytes / 1e6;
   console.log(`W3 tabular throughput: ${mb.toFixed(0)} MB, ${data.rows.toLocaleString('en')} rows (generated in ${generateS.toFixed(1)} s), ${PROCESSES} processes, ${RUNS} run(s) each, interleaved`);
@@ -336,7 +339,7 @@ async function w3(root: string): Promise<Record<string, unknown>> {
 async function w4(root: string): Promise<Record<string, unknown>> {
   const input = join(root, 'w4-sales.csv');
   const generating = performance.now();
-  const data = writeSalesCsv(input, W4_BYTES, 4);
+  const data = writeSalesCsv(input, W4_BYTES, SALES_SEED);
   const generateS = (performance.now() - generating) / 1000;
   const mb = data.bytes / 1e6;
   console.log(`W4 partitions: ${mb.toFixed(0)} MB, ${data.rows.toLocaleString('en')} rows (generated in ${generateS.toFixed(1)} s), partition_keys [store] (${STORES} values), ${PROCESSES} processes, 1 run`);
